@@ -1,0 +1,164 @@
+/* The writer's storage directory and staging bundles on a real file system. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/memtiles.h"
+#include "tlog/durable.h"
+#include "tlog/error.h"
+#include "writer/storage.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/faro-storage-XXXXXX");
+    return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static storage_t *open_storage(const char *name, int create)
+{
+    char root[256], state[256], err[TLOG_ERR_MAX];
+    snprintf(root, sizeof(root), "%s/%s/data", dir, name);
+    snprintf(state, sizeof(state), "%s/%s/state", dir, name);
+    storage_t *storage = NULL;
+    if (storage_open(root, state, create, &storage, err) != 0)
+        return NULL;
+    return storage;
+}
+
+static void test_writer_storage_open_requires_existing_root(void **state)
+{
+    (void)state;
+    char root[256], st[256], err[TLOG_ERR_MAX];
+    snprintf(root, sizeof(root), "%s/absent/data", dir);
+    snprintf(st, sizeof(st), "%s/absent/state", dir);
+    storage_t *storage = NULL;
+    assert_int_equal(storage_open(root, st, 0, &storage, err), -1);
+    assert_non_null(strstr(err, "No such file"));
+    storage = open_storage("created", 1);
+    assert_non_null(storage);
+    storage_free(storage);
+    storage = open_storage("created", 0);
+    assert_non_null(storage);
+    storage_free(storage);
+}
+
+/* A staged bundle survives "a crash" (a new storage_t), publishes every file, and is dropped afterwards. */
+static void test_writer_storage_bundle_round_trip(void **state)
+{
+    (void)state;
+    storage_t *storage = open_storage("bundle", 1);
+    char err[TLOG_ERR_MAX];
+    storage_bundle_t bundle;
+    storage_bundle_init(&bundle);
+    uint8_t tile[TLOG_TILE_BYTES];
+    memset(tile, 7, sizeof(tile));
+    storage_bundle_add(&bundle, "tile/0/000", tile, sizeof(tile), TLOG_DURABLE_IMMUTABLE);
+    storage_bundle_add(&bundle, "tile/0/001.p/3", tile, 96, TLOG_DURABLE_IMMUTABLE);
+    storage_bundle_add(&bundle, "issuer/abcd", "der", 3, TLOG_DURABLE_IMMUTABLE);
+    tlog_hash_t root;
+    memset(&root, 9, sizeof(root));
+    assert_int_equal(storage_bundle_stage(storage, &bundle, 259, &root, err), 0);
+    storage_bundle_free(&bundle);
+    storage_free(storage);
+
+    storage = open_storage("bundle", 0);
+    storage_bundle_t loaded;
+    assert_int_equal(storage_bundle_load(storage, 259, &root, &loaded, err), 0);
+    assert_int_equal(loaded.files, 3);
+    assert_int_equal(storage_bundle_publish(storage, &loaded, err), 0);
+    /* Publishing again (a replay after a crash during publication) is harmless. */
+    assert_int_equal(storage_bundle_publish(storage, &loaded, err), 0);
+    storage_bundle_free(&loaded);
+
+    uint8_t got[TLOG_TILE_BYTES];
+    tlog_tile_t full = {0, 0, 256}, partial = {0, 1, 3}, older = {0, 0, 17};
+    assert_int_equal(storage_read_tile(storage, &full, got, err), 0);
+    assert_memory_equal(got, tile, sizeof(tile));
+    assert_int_equal(storage_read_tile(storage, &partial, got, err), 0);
+    assert_memory_equal(got, tile, 96);
+    /* A partial tile that is gone is read from its full tile. */
+    assert_int_equal(storage_read_tile(storage, &older, got, err), 0);
+    assert_memory_equal(got, tile, 17 * 32);
+
+    assert_int_equal(storage_bundle_drop(storage, 259, &root, err), 0);
+    assert_int_equal(storage_bundle_load(storage, 259, &root, &loaded, err), 1);
+    storage_free(storage);
+}
+
+static void test_writer_storage_rejects_corrupt_bundle(void **state)
+{
+    (void)state;
+    storage_t *storage = open_storage("corrupt", 1);
+    char err[TLOG_ERR_MAX], path[512], hex[65];
+    storage_bundle_t bundle;
+    storage_bundle_init(&bundle);
+    storage_bundle_add(&bundle, "issuer/ab", "x", 1, TLOG_DURABLE_IMMUTABLE);
+    tlog_hash_t root;
+    memset(&root, 1, sizeof(root));
+    assert_int_equal(storage_bundle_stage(storage, &bundle, 5, &root, err), 0);
+    storage_bundle_free(&bundle);
+
+    tlog_hex_encode(root.bytes, 32, hex);
+    snprintf(path, sizeof(path), "%s/corrupt/state/staging/5-%s", dir, hex);
+    char *data;
+    size_t len;
+    assert_int_equal(tlog_read_file(path, 1 << 20, &data, &len, err), 0);
+    for (size_t i = 0; i < len; i++) {
+        data[i] ^= 0x20;
+        assert_int_equal(tlog_durable_write(path, data, len, TLOG_DURABLE_MUTABLE, err), 0);
+        storage_bundle_t loaded;
+        assert_int_equal(storage_bundle_load(storage, 5, &root, &loaded, err), -1);
+        assert_true(strstr(err, "checksum") != NULL || strstr(err, "not a faro bundle") != NULL);
+        data[i] ^= 0x20;
+    }
+    /* A bundle truncated anywhere is refused too. */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        assert_int_equal(tlog_durable_write(path, data, cut, TLOG_DURABLE_MUTABLE, err), 0);
+        storage_bundle_t loaded;
+        assert_int_equal(storage_bundle_load(storage, 5, &root, &loaded, err), -1);
+    }
+    free(data);
+    storage_free(storage);
+}
+
+static void test_writer_storage_checkpoint(void **state)
+{
+    (void)state;
+    storage_t *storage = open_storage("checkpoint", 1);
+    char err[TLOG_ERR_MAX], *body;
+    size_t len;
+    assert_int_equal(storage_read_checkpoint(storage, &body, &len, err), 0);
+    assert_int_equal(storage_write_checkpoint(storage, "a\n1\n", 4, err), 0);
+    assert_int_equal(storage_read_checkpoint(storage, &body, &len, err), 1);
+    assert_int_equal(len, 4);
+    free(body);
+    storage_free(storage);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_writer_storage_open_requires_existing_root),
+        cmocka_unit_test(test_writer_storage_bundle_round_trip),
+        cmocka_unit_test(test_writer_storage_rejects_corrupt_bundle),
+        cmocka_unit_test(test_writer_storage_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,41 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlog/buf.h"
+
+void tlog_buf_reserve(tlog_buf_t *buf, size_t extra)
+{
+    if (buf->cap - buf->len >= extra)
+        return;
+    size_t cap = buf->cap ? buf->cap : 256;
+    while (cap - buf->len < extra)
+        cap *= 2;
+    uint8_t *data = realloc(buf->data, cap);
+    if (data == NULL)
+        abort();
+    buf->data = data;
+    buf->cap = cap;
+}
+
+void tlog_buf_append(tlog_buf_t *buf, const void *data, size_t len)
+{
+    tlog_buf_reserve(buf, len);
+    if (len > 0)
+        memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+}
+
+void tlog_buf_append_uint(tlog_buf_t *buf, uint64_t value, unsigned width)
+{
+    tlog_buf_reserve(buf, width);
+    for (unsigned i = 0; i < width; i++)
+        buf->data[buf->len + i] = (uint8_t)(value >> (8 * (width - 1 - i)));
+    buf->len += width;
+}
+
+void tlog_buf_free(tlog_buf_t *buf)
+{
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * A growable byte buffer for building wire encodings. Growth failure is
+ * fatal (abort), so appends cannot fail; tlog_buf_free releases the bytes.
+ */
+#ifndef TLOG_BUF_H
+#define TLOG_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tlog_buf {
+    uint8_t *data;
+    size_t len, cap;
+} tlog_buf_t;
+
+#define TLOG_BUF_INIT                                                                                                              \
+    {                                                                                                                              \
+        NULL, 0, 0                                                                                                                 \
+    }
+
+void tlog_buf_reserve(tlog_buf_t *buf, size_t extra);
+void tlog_buf_append(tlog_buf_t *buf, const void *data, size_t len);
+/* Big-endian unsigned integer of width bytes (1..8). */
+void tlog_buf_append_uint(tlog_buf_t *buf, uint64_t value, unsigned width);
+void tlog_buf_free(tlog_buf_t *buf);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * Durable writes on a POSIX file system (see durable.h for the contract).
+ *
+ * Every system call that can lose data goes through one of the fault-point
+ * wrappers below, so tests can make the n-th write, fsync, rename or
+ * directory fsync fail and check that nothing acknowledged is lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tlog/durable.h"
+#include "tlog/error.h"
+
+static struct {
+    int op;
+    unsigned long nth;
+    unsigned long calls;
+    int env_read;
+} fault;
+
+void tlog_durable_fault_arm(int op, unsigned long nth)
+{
+    fault.op = op;
+    fault.nth = nth;
+    fault.calls = 0;
+    fault.env_read = 1;
+}
+
+static void fault_read_env(void)
+{
+    static const char *const names[] = {"", "write", "fsync", "rename", "dirsync"};
+    const char *spec = getenv("FARO_DURABLE_FAULT");
+    fault.env_read = 1;
+    if (spec == NULL)
+        return;
+    for (int op = TLOG_FAULT_WRITE; op <= TLOG_FAULT_DIRSYNC; op++) {
+        size_t n = strlen(names[op]);
+        if (strncmp(spec, names[op], n) == 0 && spec[n] == ':') {
+            fault.op = op;
+            fault.nth = strtoul(spec + n + 1, NULL, 10);
+        }
+    }
+}
+
+/* Whether this call of op is the one armed to fail. */
+static int fault_hit(int op)
+{
+    if (!fault.env_read)
+        fault_read_env();
+    if (fault.op != op)
+        return 0;
+    if (++fault.calls != fault.nth)
+        return 0;
+    errno = EIO;
+    return 1;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        if (fault_hit(TLOG_FAULT_WRITE))
+            return -1;
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int sync_fd(int fd, int op)
+{
+    if (fault_hit(op))
+        return -1;
+    return fsync(fd);
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int ret = sync_fd(fd, TLOG_FAULT_DIRSYNC);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return ret;
+}
+
+static void split_path(const char *path, char *dir, char *base)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    snprintf(dir, PATH_MAX, "%s", dirname(tmp));
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    snprintf(base, NAME_MAX + 1, "%s", basename(tmp));
+}
+
+/* For an immutable file that exists already: success only if its bytes are ours. */
+static int compare_existing(const char *path, const void *data, size_t len, char *err)
+{
+    char *existing = NULL;
+    size_t existing_len;
+    if (tlog_read_file(path, len + 1, &existing, &existing_len, err) != 0)
+        return -1;
+    int same = existing_len == len && memcmp(existing, data, len) == 0;
+    free(existing);
+    if (!same)
+        return tlog_errorf(err, "%s exists with different contents", path);
+    return 0;
+}
+
+int tlog_durable_write(const char *path, const void *data, size_t len, int flags, char *err)
+{
+    char dir[PATH_MAX], base[NAME_MAX + 1], temp[PATH_MAX + NAME_MAX + 16];
+    int fd = -1, ret = -1;
+    mode_t mode = flags & TLOG_DURABLE_IMMUTABLE ? 0444 : 0644;
+
+    if (strlen(path) >= PATH_MAX - 16)
+        return tlog_errorf(err, "path too long: %s", path);
+    if (flags & TLOG_DURABLE_IMMUTABLE && access(path, F_OK) == 0)
+        return compare_existing(path, data, len, err);
+    split_path(path, dir, base);
+    snprintf(temp, sizeof(temp), "%s/.%.200s.XXXXXX", dir, base);
+    if ((fd = mkostemp(temp, O_CLOEXEC)) < 0) {
+        tlog_errorf(err, "create temporary file in %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0) {
+        tlog_errorf(err, "write %s: %s", temp, strerror(errno));
+        goto fail;
+    }
+    if (sync_fd(fd, TLOG_FAULT_FSYNC) != 0) {
+        tlog_errorf(err, "fsync %s: %s", temp, strerror(errno));
+        ret = TLOG_DURABLE_FATAL;
+        goto fail;
+    }
+    close(fd);
+    fd = -1;
+    if (fault_hit(TLOG_FAULT_RENAME) || rename(temp, path) != 0) {
+        tlog_errorf(err, "rename to %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (sync_dir(dir) != 0) {
+        /* The new name may or may not survive a crash: the caller cannot acknowledge it. */
+        tlog_errorf(err, "fsync directory %s: %s", dir, strerror(errno));
+        return TLOG_DURABLE_FATAL;
+    }
+    return 0;
+
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(temp);
+    return ret;
+}
+
+int tlog_durable_mkdirs(const char *dir, char *err)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return tlog_errorf(err, "%s exists and is not a directory", dir);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return tlog_errorf(err, "stat %s: %s", dir, strerror(errno));
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+        return tlog_errorf(err, "path too long: %s", dir);
+    char *parent = dirname(path);
+    if (strcmp(parent, dir) != 0) {
+        int ret = tlog_durable_mkdirs(parent, err);
+        if (ret != 0)
+            return ret;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return tlog_errorf(err, "mkdir %s: %s", dir, strerror(errno));
+    if (sync_dir(dir) != 0 || sync_dir(parent) != 0) {
+        tlog_errorf(err, "fsync new directory %s: %s", dir, strerror(errno));
+        return TLOG_DURABLE_FATAL;
+    }
+    return 0;
+}
+
+int tlog_durable_remove(const char *path, char *err)
+{
+    char dir[PATH_MAX], base[NAME_MAX + 1];
+    if (unlink(path) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return tlog_errorf(err, "remove %s: %s", path, strerror(errno));
+    }
+    split_path(path, dir, base);
+    if (sync_dir(dir) != 0) {
+        tlog_errorf(err, "fsync directory %s: %s", dir, strerror(errno));
+        return TLOG_DURABLE_FATAL;
+    }
+    return 0;
+}
+
+int tlog_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (fd < 0)
+        return tlog_errorf(err, "open %s: %s", path, strerror(errno));
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) {
+                close(fd);
+                free(buf);
+                errno = EFBIG;
+                return tlog_errorf(err, "%s is larger than %zu bytes", path, max);
+            }
+            cap = cap == 0 ? 4096 : cap * 2;
+            char *grown = realloc(buf, cap + 1);
+            if (grown == NULL)
+                abort();
+            buf = grown;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            tlog_errorf(err, "read %s: %s", path, strerror(errno));
+            close(fd);
+            free(buf);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (len > max) {
+        free(buf);
+        errno = EFBIG;
+        return tlog_errorf(err, "%s is larger than %zu bytes", path, max);
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * Durable file writes: the one way faro puts bytes on disk that must survive
+ * a crash or power loss.
+ *
+ * tlog_durable_write(path) performs, in order:
+ *   open(dir/.name.XXXXXX, O_CREAT|O_EXCL), fchmod, write..., fsync, close,
+ *   rename(temp, path), fsync(dir)
+ * so a reader sees either the old file or the whole new one. Immutable files
+ * (tiles, issuers) are mode 0444 and never replaced: if path already exists
+ * with the same bytes the write succeeds, with other bytes it fails.
+ *
+ * Failure kinds: -1 is an ordinary failure (nothing was renamed into place);
+ * TLOG_DURABLE_FATAL means an fsync failed, after which the page cache cannot
+ * be trusted and the caller must stop (Linux may drop the dirty pages and a
+ * later fsync would succeed). Not covered: a disk that acknowledges a flush it
+ * did not make, and a file system without POSIX rename and fsync (NFS).
+ *
+ * Tests can arm a fault with tlog_durable_fault_arm (or the environment
+ * variable FARO_DURABLE_FAULT="<op>:<n>" read at first use): the n-th call
+ * (1-based) of op (write, fsync, rename, dirsync) fails with EIO.
+ */
+#ifndef TLOG_DURABLE_H
+#define TLOG_DURABLE_H
+
+#include <stddef.h>
+
+#define TLOG_DURABLE_FATAL (-2)
+
+enum {
+    TLOG_DURABLE_MUTABLE = 0,   /* 0644, replaced atomically */
+    TLOG_DURABLE_IMMUTABLE = 1, /* 0444, written once */
+};
+
+int tlog_durable_write(const char *path, const void *data, size_t len, int flags, char *err);
+/* Creates dir and any missing parents, fsyncing each new directory and its parent. */
+int tlog_durable_mkdirs(const char *dir, char *err);
+/* Removes path and fsyncs its directory; a missing file is not an error. */
+int tlog_durable_remove(const char *path, char *err);
+/* Reads a whole file into a malloc'd buffer (NUL-terminated, not counted); -1 with errno kept. */
+int tlog_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err);
+
+enum { TLOG_FAULT_NONE, TLOG_FAULT_WRITE, TLOG_FAULT_FSYNC, TLOG_FAULT_RENAME, TLOG_FAULT_DIRSYNC };
+void tlog_durable_fault_arm(int op, unsigned long nth);
+
+#endif

@@ -1,0 +1,729 @@
+/*
+ * Chain validation for add-chain and add-pre-chain (spec/static-ct.md §2.1,
+ * §2.3; RFC 6962 §3.1), in the order Sunlight's checks run:
+ *
+ *   1. parse each DER certificate (no trailing bytes, under 2^24 bytes);
+ *   2. the poison extension on chain[0]: critical with an ASN.1 NULL value
+ *      for add-pre-chain, absent for add-chain;
+ *   3. the log's filters on chain[0]: NotAfter window, expired/unexpired,
+ *      SHA-1 signature, refused extensions, extended key usages;
+ *   4. X509_verify_cert with the roots as trust anchors (any root, self-signed
+ *      or not: X509_V_FLAG_PARTIAL_CHAIN), chain[1..] as untrusted
+ *      certificates tried before the store (so the path follows the
+ *      submitter's order, cross-signed intermediates included), no time
+ *      checks, no purpose; a verify callback lets the poison extension, and
+ *      only it, be an unhandled critical extension of chain[0];
+ *   5. the path OpenSSL built must be the submitted chain in order, plus the
+ *      root when the submitter left it out;
+ *   6. the result: the path's DERs and fingerprints after chain[0], and for a
+ *      precertificate the issuer key hash and the defanged TBSCertificate
+ *      (poison removed; issued through a Precertificate Signing Certificate,
+ *      also the PSC's issuer name and authority key identifier).
+ *
+ * Cost: one signature verification per certificate on the path, plus a
+ * re-encoding of the TBSCertificate for precertificates. Roots are kept
+ * beside their X509_STORE as the DER they were configured with; adding one
+ * compares it with each root already present (duplicates are skipped).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "tlog/buf.h"
+#include "tlog/error.h"
+#include "tlog/hash.h"
+#include "writer/chain.h"
+
+#define CHAIN_MAX_DER 0xffffff /* a vec24 */
+#define CHAIN_OID_MAX 100      /* characters of a dotted OID in a policy */
+
+typedef struct chain_root {
+    X509 *x509;
+    uint8_t *der;
+    size_t len;
+} chain_root_t;
+
+struct chain_roots {
+    X509_STORE *store;
+    chain_root_t *roots;
+    size_t count, cap;
+};
+
+/* Parses one DER certificate, refusing trailing bytes. */
+static X509 *chain_parse_der(const uint8_t *der, size_t len)
+{
+    const uint8_t *p = der;
+    X509 *x;
+    if (len == 0 || len > CHAIN_MAX_DER)
+        return NULL;
+    if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p != der + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    return x;
+}
+
+static const char *chain_openssl_reason(void)
+{
+    const char *reason = ERR_reason_error_string(ERR_peek_last_error());
+    return reason != NULL ? reason : "no reason given";
+}
+
+/* For failures that are not the submission's fault (500). */
+static int chain_internal(char *err, const char *what)
+{
+    tlog_errorf(err, "chain: %s", what);
+    return CHAIN_INTERNAL;
+}
+
+/* ---- roots ---- */
+
+int chain_roots_new(chain_roots_t **out, char *err)
+{
+    chain_roots_t *roots = calloc(1, sizeof(*roots));
+    if (roots == NULL || (roots->store = X509_STORE_new()) == NULL) {
+        free(roots);
+        return tlog_errorf(err, "roots: out of memory");
+    }
+    *out = roots;
+    return 0;
+}
+
+void chain_roots_free(chain_roots_t *roots)
+{
+    if (roots == NULL)
+        return;
+    for (size_t i = 0; i < roots->count; i++) {
+        X509_free(roots->roots[i].x509);
+        free(roots->roots[i].der);
+    }
+    free(roots->roots);
+    X509_STORE_free(roots->store);
+    free(roots);
+}
+
+static const chain_root_t *chain_roots_find(const chain_roots_t *roots, const X509 *x)
+{
+    for (size_t i = 0; i < roots->count; i++)
+        if (X509_cmp(roots->roots[i].x509, x) == 0)
+            return &roots->roots[i];
+    return NULL;
+}
+
+int chain_roots_add_der(chain_roots_t *roots, const uint8_t *der, size_t len, char *err)
+{
+    X509 *x = chain_parse_der(der, len);
+    uint8_t *copy = NULL;
+
+    if (x == NULL)
+        return tlog_errorf(err, "roots: not a DER certificate");
+    if (chain_roots_find(roots, x) != NULL) {
+        X509_free(x);
+        return 0;
+    }
+    if (roots->count == roots->cap) {
+        size_t cap = roots->cap ? roots->cap * 2 : 16;
+        chain_root_t *grown = realloc(roots->roots, cap * sizeof(*grown));
+        if (grown == NULL)
+            goto fail;
+        roots->roots = grown;
+        roots->cap = cap;
+    }
+    if ((copy = malloc(len)) == NULL || X509_STORE_add_cert(roots->store, x) != 1)
+        goto fail;
+    memcpy(copy, der, len);
+    roots->roots[roots->count++] = (chain_root_t){x, copy, len};
+    return 0;
+
+fail:
+    tlog_errorf(err, "roots: cannot add a root: %s", chain_openssl_reason());
+    ERR_clear_error();
+    free(copy);
+    X509_free(x);
+    return -1;
+}
+
+int chain_roots_add_pem(chain_roots_t *roots, const char *pem, size_t len, char *err)
+{
+    BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
+    tlog_buf_t ders = TLOG_BUF_INIT; /* u32 length || DER, for each certificate */
+    char *name = NULL, *header = NULL;
+    unsigned char *data = NULL;
+    long data_len;
+    size_t n = 0;
+    int ret = -1;
+
+    if (bio == NULL) {
+        tlog_errorf(err, "roots: cannot read a PEM bundle of %zu bytes", len);
+        goto done;
+    }
+    /* Parse everything first, so a bad bundle adds nothing. */
+    while (PEM_read_bio(bio, &name, &header, &data, &data_len) == 1) {
+        X509 *x = NULL;
+        n++;
+        if (strcmp(name, "CERTIFICATE") != 0 || (x = chain_parse_der(data, (size_t)data_len)) == NULL) {
+            tlog_errorf(err, "roots: PEM block %zu (%s) is not a DER certificate", n, name);
+            goto done;
+        }
+        X509_free(x);
+        tlog_buf_append_uint(&ders, (uint64_t)data_len, 4);
+        tlog_buf_append(&ders, data, (size_t)data_len);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        name = header = NULL;
+        data = NULL;
+    }
+    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+        tlog_errorf(err, "roots: PEM block %zu is malformed", n + 1);
+        goto done;
+    }
+    if (n == 0) {
+        tlog_errorf(err, "roots: no certificates in the PEM bundle");
+        goto done;
+    }
+    for (size_t off = 0; off < ders.len;) {
+        const uint8_t *p = ders.data + off;
+        size_t der_len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        if (chain_roots_add_der(roots, p + 4, der_len, err) != 0)
+            goto done;
+        off += 4 + der_len;
+    }
+    ret = 0;
+
+done:
+    ERR_clear_error();
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+    tlog_buf_free(&ders);
+    BIO_free(bio);
+    return ret;
+}
+
+int chain_roots_load(const char *pem_path, chain_roots_t **out, char *err)
+{
+    FILE *f = fopen(pem_path, "rb");
+    tlog_buf_t pem = TLOG_BUF_INIT;
+    chain_roots_t *roots = NULL;
+    char sub[TLOG_ERR_MAX];
+    size_t got;
+
+    if (f == NULL)
+        return tlog_errorf(err, "%s: cannot open: %m", pem_path);
+    do {
+        tlog_buf_reserve(&pem, 1 << 16);
+        got = fread(pem.data + pem.len, 1, pem.cap - pem.len, f);
+        pem.len += got;
+    } while (got > 0);
+    if (ferror(f)) {
+        tlog_errorf(err, "%s: cannot read", pem_path);
+        goto fail;
+    }
+    if (chain_roots_new(&roots, err) != 0)
+        goto fail;
+    if (chain_roots_add_pem(roots, (const char *)pem.data, pem.len, sub) != 0) {
+        tlog_errorf(err, "%s: %s", pem_path, sub);
+        goto fail;
+    }
+    fclose(f);
+    tlog_buf_free(&pem);
+    *out = roots;
+    return 0;
+
+fail:
+    chain_roots_free(roots);
+    fclose(f);
+    tlog_buf_free(&pem);
+    return -1;
+}
+
+size_t chain_roots_count(const chain_roots_t *roots)
+{
+    return roots->count;
+}
+
+const uint8_t *chain_roots_der(const chain_roots_t *roots, size_t i, size_t *len)
+{
+    if (i >= roots->count)
+        return NULL;
+    *len = roots->roots[i].len;
+    return roots->roots[i].der;
+}
+
+char *chain_roots_json(const chain_roots_t *roots, size_t *len)
+{
+    tlog_buf_t json = TLOG_BUF_INIT;
+    tlog_buf_append(&json, "{\"certificates\":[", 17);
+    for (size_t i = 0; i < roots->count; i++) {
+        tlog_buf_append(&json, i > 0 ? ",\"" : "\"", i > 0 ? 2 : 1);
+        tlog_buf_reserve(&json, TLOG_BASE64_LEN(roots->roots[i].len) + 1);
+        json.len += tlog_base64_encode(roots->roots[i].der, roots->roots[i].len, (char *)json.data + json.len);
+        tlog_buf_append(&json, "\"", 1);
+    }
+    tlog_buf_append(&json, "]}", 3); /* with the NUL */
+    *len = json.len - 1;
+    return (char *)json.data;
+}
+
+/* ---- policy ---- */
+
+/* Go's x509.ExtKeyUsage names and their OIDs. */
+static const struct {
+    const char *name, *oid;
+} chain_ekus[] = {
+    {"Any", "2.5.29.37.0"},
+    {"ServerAuth", "1.3.6.1.5.5.7.3.1"},
+    {"ClientAuth", "1.3.6.1.5.5.7.3.2"},
+    {"CodeSigning", "1.3.6.1.5.5.7.3.3"},
+    {"EmailProtection", "1.3.6.1.5.5.7.3.4"},
+    {"IPSECEndSystem", "1.3.6.1.5.5.7.3.5"},
+    {"IPSECTunnel", "1.3.6.1.5.5.7.3.6"},
+    {"IPSECUser", "1.3.6.1.5.5.7.3.7"},
+    {"TimeStamping", "1.3.6.1.5.5.7.3.8"},
+    {"OCSPSigning", "1.3.6.1.5.5.7.3.9"},
+    {"MicrosoftServerGatedCrypto", "1.3.6.1.4.1.311.10.3.3"},
+    {"NetscapeServerGatedCrypto", "2.16.840.1.113730.4.1"},
+    {"MicrosoftCommercialCodeSigning", "1.3.6.1.4.1.311.2.1.22"},
+    {"MicrosoftKernelCodeSigning", "1.3.6.1.4.1.311.61.1.1"},
+};
+
+static const char *chain_eku_oid(const char *name)
+{
+    for (size_t i = 0; i < sizeof(chain_ekus) / sizeof(chain_ekus[0]); i++)
+        if (strcasecmp(chain_ekus[i].name, name) == 0)
+            return chain_ekus[i].oid;
+    return NULL;
+}
+
+/* The dotted form of obj into buf; 0, or -1 if it does not fit. */
+static int chain_oid_text(const ASN1_OBJECT *obj, char buf[CHAIN_OID_MAX + 1])
+{
+    int n = OBJ_obj2txt(buf, CHAIN_OID_MAX + 1, obj, 1);
+    return n > 0 && n <= CHAIN_OID_MAX ? 0 : -1;
+}
+
+int chain_policy_check(const chain_policy_t *policy, char *err)
+{
+    for (size_t i = 0; i < policy->ext_key_usages_count; i++)
+        if (chain_eku_oid(policy->ext_key_usages[i]) == NULL)
+            return tlog_errorf(err, "ext_key_usages: unknown extended key usage \"%s\"", policy->ext_key_usages[i]);
+    for (size_t i = 0; i < policy->reject_extensions_count; i++) {
+        const char *oid = policy->reject_extensions[i];
+        char text[CHAIN_OID_MAX + 1];
+        ASN1_OBJECT *obj = strlen(oid) <= CHAIN_OID_MAX ? OBJ_txt2obj(oid, 1) : NULL;
+        int ok = obj != NULL && chain_oid_text(obj, text) == 0 && strcmp(text, oid) == 0;
+        ASN1_OBJECT_free(obj);
+        ERR_clear_error();
+        if (!ok)
+            return tlog_errorf(err, "reject_extensions: \"%s\" is not a dotted OID like 1.3.6.1.4.1.11129.2.4.3", oid);
+    }
+    if (policy->has_not_after_start && policy->has_not_after_limit && policy->not_after_start >= policy->not_after_limit)
+        return tlog_errorf(err, "not_after_start must be before not_after_limit");
+    return 0;
+}
+
+/* ---- checks on chain[0] ---- */
+
+static int chain_time(const ASN1_TIME *t, time_t *out)
+{
+    struct tm tm;
+    if (ASN1_TIME_to_tm(t, &tm) != 1)
+        return -1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+static const char *chain_time_text(time_t t, char buf[32])
+{
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, 32, "%lld", (long long)t);
+    return buf;
+}
+
+static int chain_check_poison(X509 *leaf, int precert, char *err)
+{
+    int idx = X509_get_ext_by_NID(leaf, NID_ct_precert_poison, -1);
+    const ASN1_OCTET_STRING *value;
+
+    if (!precert)
+        return idx < 0 ? CHAIN_OK
+                       : tlog_errorf(err, "add-chain: chain[0] is a precertificate (it has the CT poison extension); "
+                                          "submit it to add-pre-chain");
+    if (idx < 0)
+        return tlog_errorf(err, "add-pre-chain: chain[0] is not a precertificate (no CT poison extension)");
+    if (X509_get_ext_by_NID(leaf, NID_ct_precert_poison, idx) >= 0)
+        return tlog_errorf(err, "add-pre-chain: chain[0] has the CT poison extension twice");
+    if (!X509_EXTENSION_get_critical(X509_get_ext(leaf, idx)))
+        return tlog_errorf(err, "add-pre-chain: the CT poison extension of chain[0] is not critical");
+    value = X509_EXTENSION_get_data(X509_get_ext(leaf, idx));
+    if (ASN1_STRING_length(value) != 2 || memcmp(ASN1_STRING_get0_data(value), "\x05\x00", 2) != 0)
+        return tlog_errorf(err, "add-pre-chain: the CT poison extension of chain[0] is not an ASN.1 NULL");
+    return CHAIN_OK;
+}
+
+static int chain_check_validity(const chain_policy_t *policy, X509 *leaf, time_t now, chain_result_t *out, char *err)
+{
+    char a[32], b[32];
+    if (chain_time(X509_get0_notBefore(leaf), &out->not_before) != 0 || chain_time(X509_get0_notAfter(leaf), &out->not_after) != 0)
+        return tlog_errorf(err, "chain[0]: validity dates cannot be read");
+    if (policy->has_not_after_start && out->not_after < policy->not_after_start)
+        return tlog_errorf(err, "chain[0]: NotAfter %s is before this log's not_after_start %s", chain_time_text(out->not_after, a),
+                           chain_time_text(policy->not_after_start, b));
+    if (policy->has_not_after_limit && out->not_after >= policy->not_after_limit)
+        return tlog_errorf(err, "chain[0]: NotAfter %s is not before this log's not_after_limit %s",
+                           chain_time_text(out->not_after, a), chain_time_text(policy->not_after_limit, b));
+    if (policy->reject_expired && out->not_after < now)
+        return tlog_errorf(err, "chain[0]: expired at %s, and this log refuses expired certificates",
+                           chain_time_text(out->not_after, a));
+    if (policy->reject_unexpired && out->not_after >= now)
+        return tlog_errorf(err, "chain[0]: valid until %s, and this log only takes expired certificates",
+                           chain_time_text(out->not_after, a));
+    return CHAIN_OK;
+}
+
+static int chain_check_extensions(const chain_policy_t *policy, X509 *leaf, char *err)
+{
+    char text[CHAIN_OID_MAX + 1];
+    for (int i = 0; i < X509_get_ext_count(leaf); i++) {
+        if (chain_oid_text(X509_EXTENSION_get_object(X509_get_ext(leaf, i)), text) != 0)
+            continue;
+        for (size_t j = 0; j < policy->reject_extensions_count; j++)
+            if (strcmp(text, policy->reject_extensions[j]) == 0)
+                return tlog_errorf(err, "chain[0]: has extension %s, which this log refuses", text);
+    }
+    return CHAIN_OK;
+}
+
+/* chain[0] must list one of the policy's EKUs, unless the policy has none or "Any". */
+static int chain_check_eku(const chain_policy_t *policy, X509 *leaf, char *err)
+{
+    EXTENDED_KEY_USAGE *ekus;
+    char text[CHAIN_OID_MAX + 1];
+    int crit, found = 0;
+
+    if (policy->ext_key_usages_count == 0)
+        return CHAIN_OK;
+    for (size_t j = 0; j < policy->ext_key_usages_count; j++)
+        if (strcasecmp(policy->ext_key_usages[j], "Any") == 0)
+            return CHAIN_OK;
+    ekus = X509_get_ext_d2i(leaf, NID_ext_key_usage, &crit, NULL);
+    if (ekus == NULL && crit != -1)
+        return tlog_errorf(err, "chain[0]: malformed extended key usage extension");
+    for (int i = 0; !found && i < sk_ASN1_OBJECT_num(ekus); i++) {
+        if (chain_oid_text(sk_ASN1_OBJECT_value(ekus, i), text) != 0)
+            continue;
+        for (size_t j = 0; !found && j < policy->ext_key_usages_count; j++) {
+            const char *oid = chain_eku_oid(policy->ext_key_usages[j]);
+            found = oid != NULL && strcmp(oid, text) == 0;
+        }
+    }
+    EXTENDED_KEY_USAGE_free(ekus);
+    ERR_clear_error();
+    return found ? CHAIN_OK : tlog_errorf(err, "chain[0]: has none of the extended key usages this log accepts");
+}
+
+static int chain_check_filters(const chain_policy_t *policy, X509 *leaf, time_t now, chain_result_t *out, char *err)
+{
+    int md_nid = NID_undef;
+    if (chain_check_validity(policy, leaf, now, out, err) != CHAIN_OK)
+        return CHAIN_REJECTED;
+    if (!policy->accept_sha1_signing_algorithms && OBJ_find_sigid_algs(X509_get_signature_nid(leaf), &md_nid, NULL) &&
+        md_nid == NID_sha1)
+        return tlog_errorf(err, "chain[0]: signed with SHA-1, which this log refuses");
+    if (chain_check_extensions(policy, leaf, err) != CHAIN_OK || chain_check_eku(policy, leaf, err) != CHAIN_OK)
+        return CHAIN_REJECTED;
+    return CHAIN_OK;
+}
+
+/* ---- verification ---- */
+
+/* The only unhandled critical extension the leaf may have is the poison (checked before verification). */
+static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+    if (ok || X509_STORE_CTX_get_error(ctx) != X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION ||
+        X509_STORE_CTX_get_error_depth(ctx) != 0 || x == NULL)
+        return ok;
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *ext = X509_get_ext(x, i);
+        if (X509_EXTENSION_get_critical(ext) && !X509_supported_extension(ext) &&
+            OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_ct_precert_poison)
+            return 0;
+    }
+    return 1;
+}
+
+/* Verifies certs[0..n) to a root; *path gets the verified path, root last. */
+static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n, STACK_OF(X509) * *path, char *err)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_VERIFY_PARAM *param;
+    int ret = CHAIN_INTERNAL, verr;
+    size_t len;
+
+    for (size_t i = 1; untrusted != NULL && i < n; i++)
+        if (!sk_X509_push(untrusted, certs[i])) {
+            sk_X509_free(untrusted);
+            untrusted = NULL;
+        }
+    if (ctx == NULL || untrusted == NULL || X509_STORE_CTX_init(ctx, roots->store, certs[0], untrusted) != 1) {
+        chain_internal(err, "cannot set up verification");
+        goto done;
+    }
+    param = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+    X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_TRUSTED_FIRST);
+    X509_STORE_CTX_set_verify_cb(ctx, chain_verify_cb);
+    if (X509_verify_cert(ctx) != 1) {
+        verr = X509_STORE_CTX_get_error(ctx);
+        if (verr == X509_V_ERR_OUT_OF_MEM || verr == X509_V_OK) {
+            chain_internal(err, "verification failed inside OpenSSL");
+            goto done;
+        }
+        tlog_errorf(err, "chain: does not verify to a root of this log: %s (at depth %d)", X509_verify_cert_error_string(verr),
+                    X509_STORE_CTX_get_error_depth(ctx));
+        ret = CHAIN_REJECTED;
+        goto done;
+    }
+    if ((*path = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+        chain_internal(err, "out of memory");
+        goto done;
+    }
+    /* RFC 6962 §3.1: the path is the submitted chain, in order, with the root appended if it was left out. */
+    len = (size_t)sk_X509_num(*path);
+    ret = CHAIN_OK;
+    for (size_t i = 0; ret == CHAIN_OK && i < n; i++)
+        if (i >= len || X509_cmp(sk_X509_value(*path, (int)i), certs[i]) != 0)
+            ret = tlog_errorf(err, "chain: chain[%zu] is not on the path to a root (submit the path in order, leaf first)", i);
+    /* OpenSSL stops at the first anchor (PARTIAL_CHAIN), so at most the root is added; the result's arrays rely on it. */
+    if (ret == CHAIN_OK && len > n + 1)
+        ret = chain_internal(err, "OpenSSL built a path longer than the chain and a root");
+    if (ret != CHAIN_OK) {
+        sk_X509_pop_free(*path, X509_free);
+        *path = NULL;
+    }
+
+done:
+    ERR_clear_error();
+    sk_X509_free(untrusted);
+    X509_STORE_CTX_free(ctx);
+    return ret;
+}
+
+/* ---- precertificates ---- */
+
+static int chain_is_psc(X509 *x)
+{
+    int crit, found = 0;
+    EXTENDED_KEY_USAGE *ekus = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+    for (int i = 0; !found && i < sk_ASN1_OBJECT_num(ekus); i++)
+        found = OBJ_obj2nid(sk_ASN1_OBJECT_value(ekus, i)) == NID_ct_precert_signer;
+    EXTENDED_KEY_USAGE_free(ekus);
+    ERR_clear_error();
+    return found;
+}
+
+/* The PSC's issuer name and authority key identifier in place of the precertificate's (as Sunlight and ctfe do). */
+static int chain_take_psc_issuer(X509 *tbs, X509 *psc)
+{
+    int tbs_at = X509_get_ext_by_NID(tbs, NID_authority_key_identifier, -1);
+    int psc_at = X509_get_ext_by_NID(psc, NID_authority_key_identifier, -1);
+    ASN1_OCTET_STRING *aki = psc_at >= 0 ? X509_EXTENSION_get_data(X509_get_ext(psc, psc_at)) : NULL;
+    X509_EXTENSION *ext;
+
+    if (X509_set_issuer_name(tbs, X509_get_issuer_name(psc)) != 1)
+        return -1;
+    if (tbs_at >= 0 && aki != NULL)
+        return X509_EXTENSION_set_data(X509_get_ext(tbs, tbs_at), aki) == 1 ? 0 : -1;
+    if (tbs_at >= 0) {
+        X509_EXTENSION_free(X509_delete_ext(tbs, tbs_at));
+        return 0;
+    }
+    if (aki == NULL)
+        return 0;
+    if ((ext = X509_EXTENSION_create_by_NID(NULL, NID_authority_key_identifier, 0, aki)) == NULL)
+        return -1;
+    int ok = X509_add_ext(tbs, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok == 1 ? 0 : -1;
+}
+
+/* The TBSCertificate of the precertificate without its poison (and re-issued from the PSC's issuer if psc is set). */
+static int chain_defanged_tbs(X509 *precert, X509 *psc, chain_result_t *out, char *err)
+{
+    X509 *tbs = X509_dup(precert);
+    unsigned char *p;
+    int len;
+
+    if (tbs == NULL)
+        goto fail;
+    X509_EXTENSION_free(X509_delete_ext(tbs, X509_get_ext_by_NID(tbs, NID_ct_precert_poison, -1)));
+    if (psc != NULL && chain_take_psc_issuer(tbs, psc) != 0)
+        goto fail;
+    if ((len = i2d_re_X509_tbs(tbs, NULL)) <= 0 || (size_t)len > CHAIN_MAX_DER || (out->certificate = malloc((size_t)len)) == NULL)
+        goto fail;
+    p = out->certificate;
+    if (i2d_re_X509_tbs(tbs, &p) != len)
+        goto fail;
+    out->certificate_len = (size_t)len;
+    X509_free(tbs);
+    return CHAIN_OK;
+
+fail:
+    tlog_errorf(err, "add-pre-chain: cannot re-encode the TBSCertificate: %s", chain_openssl_reason());
+    ERR_clear_error();
+    X509_free(tbs);
+    return CHAIN_INTERNAL;
+}
+
+static int chain_precert(X509 *precert, STACK_OF(X509) * path, chain_result_t *out, char *err)
+{
+    X509 *issuer, *psc = NULL;
+    unsigned char *spki = NULL;
+    int spki_len, n = sk_X509_num(path);
+    tlog_hash_t hash;
+
+    if (n < 2)
+        return tlog_errorf(err, "add-pre-chain: the precertificate has no issuer in the chain");
+    issuer = sk_X509_value(path, 1);
+    if (chain_is_psc(issuer)) {
+        if (n < 3)
+            return tlog_errorf(err, "add-pre-chain: chain[1] is a Precertificate Signing Certificate, and nothing issued it");
+        psc = issuer;
+        issuer = sk_X509_value(path, 2);
+    }
+    if ((spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &spki)) <= 0) {
+        ERR_clear_error();
+        return tlog_errorf(err, "add-pre-chain: cannot encode the issuer's public key");
+    }
+    tlog_sha256(spki, (size_t)spki_len, &hash);
+    OPENSSL_free(spki);
+    memcpy(out->issuer_key_hash, hash.bytes, sizeof(out->issuer_key_hash));
+    return chain_defanged_tbs(precert, psc, out, err);
+}
+
+/* ---- the whole check ---- */
+
+static uint8_t *chain_copy(const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    if (copy != NULL)
+        memcpy(copy, data, len);
+    return copy;
+}
+
+/* The path after chain[0]: the submitted DER, and for an appended root the configured DER. */
+static int chain_issuers(const chain_roots_t *roots, STACK_OF(X509) * path, const uint8_t *const *ders, const size_t *lens,
+                         size_t n, chain_result_t *out, char *err)
+{
+    for (int i = 1; i < sk_X509_num(path); i++) {
+        const uint8_t *der;
+        size_t len;
+        tlog_hash_t hash;
+        if ((size_t)i < n) {
+            der = ders[i];
+            len = lens[i];
+        } else {
+            const chain_root_t *root = chain_roots_find(roots, sk_X509_value(path, i));
+            if (root == NULL)
+                return chain_internal(err, "the path ends in a root this log does not list");
+            der = root->der;
+            len = root->len;
+        }
+        if ((out->issuers[out->chain_count] = chain_copy(der, len)) == NULL)
+            return chain_internal(err, "out of memory");
+        out->issuer_lens[out->chain_count] = len;
+        tlog_sha256(der, len, &hash);
+        memcpy(out->fingerprints + 32 * out->chain_count, hash.bytes, 32);
+        out->chain_count++;
+    }
+    return CHAIN_OK;
+}
+
+int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int precert, const uint8_t *const *ders,
+                   const size_t *lens, size_t n, time_t now, chain_result_t *out, char *err)
+{
+    X509 *certs[CHAIN_MAX_CERTS] = {NULL};
+    STACK_OF(X509) *path = NULL;
+    int ret = CHAIN_REJECTED;
+
+    memset(out, 0, sizeof(*out));
+    if (chain_policy_check(policy, err) != 0)
+        return CHAIN_INTERNAL;
+    if (n == 0) {
+        tlog_errorf(err, "chain: empty");
+        goto done;
+    }
+    if (n > CHAIN_MAX_CERTS) {
+        tlog_errorf(err, "chain: %zu certificates, at most %d are accepted", n, CHAIN_MAX_CERTS);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((certs[i] = chain_parse_der(ders[i], lens[i])) == NULL) {
+            tlog_errorf(err, "chain[%zu]: not a DER X.509 certificate", i);
+            goto done;
+        }
+    if ((ret = chain_check_poison(certs[0], precert, err)) != CHAIN_OK ||
+        (ret = chain_check_filters(policy, certs[0], now, out, err)) != CHAIN_OK ||
+        (ret = chain_verify(roots, certs, n, &path, err)) != CHAIN_OK ||
+        (ret = chain_issuers(roots, path, ders, lens, n, out, err)) != CHAIN_OK)
+        goto done;
+    out->is_precert = precert;
+    if (precert) {
+        if ((ret = chain_precert(certs[0], path, out, err)) != CHAIN_OK)
+            goto done;
+        if ((out->precertificate = chain_copy(ders[0], lens[0])) == NULL)
+            ret = chain_internal(err, "out of memory");
+        out->precertificate_len = lens[0];
+    } else {
+        if ((out->certificate = chain_copy(ders[0], lens[0])) == NULL)
+            ret = chain_internal(err, "out of memory");
+        out->certificate_len = lens[0];
+    }
+
+done:
+    ERR_clear_error();
+    if (ret != CHAIN_OK)
+        chain_result_free(out);
+    sk_X509_pop_free(path, X509_free);
+    for (size_t i = 0; i < CHAIN_MAX_CERTS; i++)
+        X509_free(certs[i]);
+    return ret;
+}
+
+void chain_result_free(chain_result_t *result)
+{
+    if (result == NULL)
+        return;
+    free(result->certificate);
+    free(result->precertificate);
+    for (size_t i = 0; i < result->chain_count; i++)
+        free(result->issuers[i]);
+    memset(result, 0, sizeof(*result));
+}
+
+void chain_result_entry(const chain_result_t *result, uint64_t timestamp_ms, uint64_t leaf_index, tlog_ct_entry_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->timestamp = timestamp_ms;
+    out->leaf_index = leaf_index;
+    out->is_precert = result->is_precert;
+    out->certificate = result->certificate;
+    out->certificate_len = result->certificate_len;
+    memcpy(out->issuer_key_hash, result->issuer_key_hash, sizeof(out->issuer_key_hash));
+    out->precertificate = result->precertificate;
+    out->precertificate_len = result->precertificate_len;
+    out->chain_fingerprints = result->fingerprints;
+    out->chain_count = result->chain_count;
+}

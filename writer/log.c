@@ -1,0 +1,400 @@
+/*
+ * Opening a log: keys, roots, filters, storage, and the start-up checks that
+ * keep a log from ever rolling back.
+ *
+ * The lock DB holds the authoritative checkpoint L, storage holds the
+ * published one S. On start:
+ *   no L, no S          new log: created only with --create-missing
+ *   L.size == S.size    same root required (S is rewritten from L if older)
+ *   L.size >  S.size    a crash between commit and publication: replay the
+ *                       staged bundle of L, then publish L
+ *   anything else       refused, saying what disagrees
+ * Then the right edge (hash tiles at every level, the partial data tile) is
+ * read from storage and checked against L's root before any round runs.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "config/log.h"
+#include "tlog/checkpoint.h"
+#include "tlog/durable.h"
+#include "tlog/error.h"
+#include "tlog/keys.h"
+#include "writer/log_internal.h"
+
+uint64_t writer_log_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int load_keys(writer_log_t *log, char *err)
+{
+    const faro_log_config_t *config = log->config;
+    EVP_PKEY *ed25519 = NULL;
+    uint8_t seed[32];
+    int ret = -1;
+
+    if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, err) != 0)
+        return -1;
+    if (tlog_key_log_id(log->key, log->log_id, err) != 0)
+        return -1;
+    if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, err) != 0)
+        return -1;
+    if (tlog_key_ed25519_seed(ed25519, seed, err) != 0)
+        goto done;
+    if (tlog_signer_rfc6962(config->origin, log->key, &log->signers[0], err) != 0 ||
+        tlog_signer_ed25519(config->origin, seed, TLOG_SIG_ED25519, &log->signers[1], err) != 0)
+        goto done;
+    for (int i = 0; i < 2; i++)
+        if (tlog_signer_verifier(log->signers[i], &log->verifiers[i], err) != 0)
+            goto done;
+    ret = 0;
+done:
+    OPENSSL_cleanse(seed, sizeof(seed));
+    EVP_PKEY_free(ed25519);
+    return ret;
+}
+
+int writer_log_sign_checkpoint(writer_log_t *log, uint64_t size, const tlog_hash_t *root, uint64_t timestamp_ms, char **out,
+                               size_t *out_len, char *err)
+{
+    tlog_checkpoint_t checkpoint = {.size = size, .root = *root};
+    char text[TLOG_ORIGIN_MAX + 128];
+    snprintf(checkpoint.origin, sizeof(checkpoint.origin), "%s", log->config->origin);
+    size_t len = tlog_checkpoint_format(&checkpoint, text, sizeof(text));
+    if (len == 0)
+        return tlog_errorf(err, "checkpoint text does not fit");
+    return tlog_note_sign(text, len, log->signers, 2, timestamp_ms, out, out_len, err);
+}
+
+/* Verifies a stored checkpoint with the log's own keys and parses it. */
+static int checkpoint_open(writer_log_t *log, const char *where, const char *body, size_t len, tlog_checkpoint_t *out,
+                           uint64_t *timestamp_ms, char *err)
+{
+    tlog_note_t *note = NULL;
+    tlog_note_result_t results[2];
+    char why[TLOG_ERR_MAX];
+    int ret = -1;
+
+    if (tlog_note_parse(body, len, &note, why) != 0 || tlog_note_verify(note, log->verifiers, 1, results, why) != 0 ||
+        tlog_checkpoint_parse(note->text, note->text_len, out, why) != 0) {
+        tlog_errorf(err, "the checkpoint in %s does not verify with this log's key: %s", where, why);
+        goto done;
+    }
+    if (strcmp(out->origin, log->config->origin) != 0) {
+        tlog_errorf(err, "the checkpoint in %s is for origin %s, not %s", where, out->origin, log->config->origin);
+        goto done;
+    }
+    *timestamp_ms = results[0].timestamp;
+    ret = 0;
+done:
+    tlog_note_free(note);
+    return ret;
+}
+
+static int create_log(writer_log_t *log, char *err)
+{
+    tlog_hash_t empty;
+    tlog_empty_root(&empty);
+    uint64_t now = writer_log_now_ms();
+    if (writer_log_sign_checkpoint(log, 0, &empty, now, &log->checkpoint, &log->checkpoint_len, err) != 0)
+        return -1;
+    if (lockdb_create(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, err) != 0)
+        return -1;
+    if (storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
+        return -1;
+    faro_log(FARO_LOG_INFO, log->config->name, "created the log (empty tree) in %s", storage_root(log->storage));
+    return 0;
+}
+
+/* Brings storage up to the lock DB's checkpoint, or refuses. */
+static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *lock, char *err)
+{
+    const char *name = log->config->name;
+    char *stored = NULL;
+    size_t stored_len;
+    int have_lock = lockdb_get(log->lockdb, log->log_id, &log->checkpoint, &log->checkpoint_len, err);
+    int have_storage = storage_read_checkpoint(log->storage, &stored, &stored_len, err);
+    int ret = -1;
+
+    if (have_lock < 0 || have_storage < 0)
+        goto done;
+    if (!have_lock && !have_storage) {
+        if (!create_missing) {
+            tlog_errorf(err, "log %s has no state (no lock DB row, no checkpoint in %s): start with --create-missing to create it",
+                        name, storage_root(log->storage));
+            goto done;
+        }
+        if (create_log(log, err) != 0)
+            goto done;
+        ret = checkpoint_open(log, "the lock DB", log->checkpoint, log->checkpoint_len, lock, &log->checkpoint_ms, err);
+        goto done;
+    }
+    if (!have_lock) {
+        tlog_errorf(err, "%s has a checkpoint but the lock DB has no row for log %s: is lock_db the right file?",
+                    storage_root(log->storage), name);
+        goto done;
+    }
+    if (checkpoint_open(log, "the lock DB", log->checkpoint, log->checkpoint_len, lock, &log->checkpoint_ms, err) != 0)
+        goto done;
+    tlog_checkpoint_t published = {.size = 0};
+    uint64_t published_ms = 0;
+    if (have_storage && checkpoint_open(log, "storage", stored, stored_len, &published, &published_ms, err) != 0)
+        goto done;
+    if (!have_storage && lock->size > 0) {
+        tlog_errorf(err, "the lock DB has log %s at size %llu but %s has no checkpoint", name, (unsigned long long)lock->size,
+                    storage_root(log->storage));
+        goto done;
+    }
+    if (published.size > lock->size) {
+        tlog_errorf(err, "storage is at size %llu, ahead of the lock DB's %llu: refusing to guess which is right",
+                    (unsigned long long)published.size, (unsigned long long)lock->size);
+        goto done;
+    }
+    if (published.size == lock->size && have_storage && !tlog_hash_equal(&published.root, &lock->root)) {
+        tlog_errorf(err, "storage and the lock DB disagree on the root hash at size %llu", (unsigned long long)lock->size);
+        goto done;
+    }
+    if (published.size < lock->size) {
+        storage_bundle_t bundle;
+        int found = storage_bundle_load(log->storage, lock->size, &lock->root, &bundle, err);
+        if (found != 0) {
+            if (found == 1)
+                tlog_errorf(err, "the lock DB is at size %llu, storage at %llu, and no staged bundle can close the gap",
+                            (unsigned long long)lock->size, (unsigned long long)published.size);
+            goto done;
+        }
+        faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
+                 (unsigned long long)lock->size, bundle.files);
+        int published_ok = storage_bundle_publish(log->storage, &bundle, err);
+        storage_bundle_free(&bundle);
+        if (published_ok != 0)
+            goto done;
+    }
+    if (!have_storage || stored_len != log->checkpoint_len || memcmp(stored, log->checkpoint, stored_len) != 0)
+        if (storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
+            goto done;
+    if (storage_bundle_drop(log->storage, lock->size, &lock->root, err) != 0)
+        faro_log(FARO_LOG_WARN, name, "could not remove old staging bundles: %s", err);
+    ret = 0;
+done:
+    free(stored);
+    return ret;
+}
+
+/* The rightmost data tile must hash, entry by entry, to the level-0 edge tile. */
+static int load_data_tile(writer_log_t *log, uint64_t size, char *err)
+{
+    unsigned width = (unsigned)(size % TLOG_TILE_WIDTH);
+    if (width == 0)
+        return 0;
+    tlog_tile_t tile = {TLOG_TILE_DATA, size / TLOG_TILE_WIDTH, width};
+    uint8_t *data;
+    size_t len, offset = 0;
+    if (storage_read_data_tile(log->storage, &tile, &data, &len, err) != 0)
+        return -1;
+    int ret = 0;
+    for (unsigned i = 0; i < width && ret == 0; i++) {
+        tlog_ct_entry_t entry;
+        size_t consumed;
+        tlog_hash_t leaf;
+        if (tlog_ct_tile_leaf_parse(data + offset, len - offset, &entry, &consumed, err) != 0) {
+            ret = -1;
+            break;
+        }
+        tlog_ct_leaf_hash(&entry, &leaf);
+        if (entry.leaf_index != tile.index * TLOG_TILE_WIDTH + i || !tlog_hash_equal(&leaf, tlog_edge_leaf(log->edge, i)))
+            ret = tlog_errorf(err, "entry %u of the rightmost data tile does not match the tree", i);
+        offset += consumed;
+    }
+    if (ret == 0 && offset != len)
+        ret = tlog_errorf(err, "the rightmost data tile has %zu bytes after its %u entries", len - offset, width);
+    if (ret == 0)
+        tlog_buf_append(&log->data_tile, data, len);
+    free(data);
+    return ret;
+}
+
+/* log.v3.json in storage: what monitors and the gateway (which never reads a private key) learn the log from. */
+static int write_log_json(writer_log_t *log, char *err)
+{
+    const faro_log_config_t *c = log->config;
+    uint8_t *spki = NULL;
+    size_t spki_len;
+    if (tlog_key_spki(log->key, &spki, &spki_len, err) != 0)
+        return -1;
+    char key_b64[TLOG_BASE64_LEN(512) + 1], id_b64[TLOG_BASE64_LEN(32) + 1], vkey[512];
+    tlog_base64_encode(spki, spki_len, key_b64);
+    tlog_base64_encode(log->log_id, 32, id_b64);
+    free(spki);
+    tlog_verifier_vkey(log->verifiers[1], vkey, sizeof(vkey));
+
+    json_t *root =
+        json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:s, s:{s:s, s:s}}", "description", c->origin,
+                  "log_id", id_b64, "key", key_b64, "verifier_key", vkey, "mmd", 60, "mmd_seconds", 60, "log_spec", "static-ct-api",
+                  "status", "active", "submission_endpoint", "url", c->submission_prefix, "monitoring_endpoint", "url",
+                  c->monitoring_prefix, "submission_url", c->submission_prefix, "log_software", "name", "faro", "version", "0.1.0");
+    if (root == NULL)
+        return tlog_errorf(err, "building log.v3.json failed");
+    json_object_set_new(root, "monitoring_url", json_string(c->monitoring_prefix));
+    if (c->has_not_after_start || c->has_not_after_limit) {
+        char start[32] = "", limit[32] = "";
+        struct tm tm;
+        if (c->has_not_after_start)
+            strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&c->not_after_start, &tm));
+        if (c->has_not_after_limit)
+            strftime(limit, sizeof(limit), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&c->not_after_limit, &tm));
+        json_object_set_new(root, "temporal_interval", json_pack("{s:s, s:s}", "start_inclusive", start, "end_exclusive", limit));
+    }
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(root);
+    int ret = storage_write_file(log->storage, "log.v3.json", text, strlen(text), TLOG_DURABLE_MUTABLE, err);
+    free(text);
+    return ret;
+}
+
+static void chain_policy_from_config(const faro_log_config_t *c, chain_policy_t *p)
+{
+    p->has_not_after_start = c->has_not_after_start;
+    p->has_not_after_limit = c->has_not_after_limit;
+    p->not_after_start = c->not_after_start;
+    p->not_after_limit = c->not_after_limit;
+    p->reject_expired = c->reject_expired;
+    p->reject_unexpired = c->reject_unexpired;
+    p->ext_key_usages = c->ext_key_usages;
+    p->ext_key_usages_count = c->ext_key_usages_count;
+    p->reject_extensions = c->reject_extensions;
+    p->reject_extensions_count = c->reject_extensions_count;
+    p->accept_sha1_signing_algorithms = c->accept_sha1_signing_algorithms;
+}
+
+static char *state_dir_for(const char *lock_db, const char *name)
+{
+    char *copy = strdup(lock_db), *dir;
+    if (asprintf(&dir, "%s/%s", dirname(copy), name) < 0)
+        abort();
+    free(copy);
+    return dir;
+}
+
+int writer_log_open(const faro_log_config_t *config, const char *lock_db, int create_missing, writer_log_t **out, char *err)
+{
+    writer_log_t *log = calloc(1, sizeof(*log));
+    char why[TLOG_ERR_MAX];
+    tlog_checkpoint_t lock;
+
+    if (log == NULL)
+        abort();
+    log->config = config;
+    pthread_mutex_init(&log->lock, NULL);
+    pthread_cond_init(&log->wake, NULL);
+    pthread_rwlock_init(&log->roots_lock, NULL);
+    log->edge = malloc(sizeof(*log->edge));
+    tlog_edge_init(log->edge);
+    log->state_dir = state_dir_for(lock_db, config->name);
+    if (asprintf(&log->dedup_path, "%s/dedup.db", log->state_dir) < 0)
+        abort();
+    chain_policy_from_config(config, &log->policy);
+
+    if (load_keys(log, why) != 0 || chain_roots_load(config->roots, &log->roots, why) != 0 ||
+        chain_policy_check(&log->policy, why) != 0)
+        goto fail;
+    if (tlog_durable_mkdirs(log->state_dir, why) != 0 ||
+        storage_open(config->storage, log->state_dir, create_missing, &log->storage, why) != 0)
+        goto fail;
+    if (lockdb_open(lock_db, create_missing, &log->lockdb, why) != 0 || dedup_open(log->dedup_path, &log->dedup, why) != 0)
+        goto fail;
+    if (reconcile(log, create_missing, &lock, why) != 0)
+        goto fail;
+    if (tlog_edge_load(log->edge, lock.size, &lock.root, storage_read_tile, log->storage, why) != 0 ||
+        load_data_tile(log, lock.size, why) != 0)
+        goto fail;
+    if (write_log_json(log, why) != 0)
+        goto fail;
+    log->pool = pool_new(config->pool_size);
+    atomic_store(&log->metrics.tree_size, lock.size);
+    atomic_store(&log->metrics.checkpoint_ms, log->checkpoint_ms);
+    faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots", (unsigned long long)lock.size,
+             chain_roots_count(log->roots));
+    *out = log;
+    return 0;
+fail:
+    tlog_errorf(err, "log %s: %s", config->name, why);
+    writer_log_free(log);
+    return -1;
+}
+
+void writer_log_free(writer_log_t *log)
+{
+    if (log == NULL)
+        return;
+    writer_log_stop(log);
+    pool_free(log->pool);
+    for (int i = 0; i < 2; i++) {
+        tlog_signer_free(log->signers[i]);
+        tlog_verifier_free(log->verifiers[i]);
+    }
+    EVP_PKEY_free(log->key);
+    chain_roots_free(log->roots);
+    storage_free(log->storage);
+    lockdb_close(log->lockdb);
+    dedup_close(log->dedup);
+    free(log->edge);
+    tlog_buf_free(&log->data_tile);
+    free(log->checkpoint);
+    free(log->state_dir);
+    free(log->dedup_path);
+    pthread_rwlock_destroy(&log->roots_lock);
+    pthread_cond_destroy(&log->wake);
+    pthread_mutex_destroy(&log->lock);
+    free(log);
+}
+
+const faro_log_config_t *writer_log_config(const writer_log_t *log)
+{
+    return log->config;
+}
+
+int writer_log_validate(writer_log_t *log, int precert, const chain_request_t *request, time_t now, chain_result_t *out, char *err)
+{
+    pthread_rwlock_rdlock(&log->roots_lock);
+    int ret = chain_validate(log->roots, &log->policy, precert, request->ders, request->lens, request->count, now, out, err);
+    pthread_rwlock_unlock(&log->roots_lock);
+    return ret;
+}
+
+char *writer_log_roots_json(writer_log_t *log, size_t *len)
+{
+    pthread_rwlock_rdlock(&log->roots_lock);
+    char *json = chain_roots_json(log->roots, len);
+    pthread_rwlock_unlock(&log->roots_lock);
+    return json;
+}
+
+int writer_log_reload_roots(writer_log_t *log, char *err)
+{
+    chain_roots_t *roots;
+    if (chain_roots_load(log->config->roots, &roots, err) != 0)
+        return -1;
+    pthread_rwlock_wrlock(&log->roots_lock);
+    chain_roots_t *old = log->roots;
+    log->roots = roots;
+    pthread_rwlock_unlock(&log->roots_lock);
+    chain_roots_free(old);
+    faro_log(FARO_LOG_INFO, log->config->name, "reloaded roots: %zu", chain_roots_count(roots));
+    return 0;
+}
+
+int writer_log_open_reader(writer_log_t *log, dedup_t **out, char *err)
+{
+    return dedup_open(log->dedup_path, out, err);
+}

@@ -1,0 +1,98 @@
+/* The parts of writer_log_t that log.c (opening, recovery) and sequencer.c (pool, rounds) share. */
+#ifndef FARO_WRITER_LOG_INTERNAL_H
+#define FARO_WRITER_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "tlog/buf.h"
+#include "tlog/ctentry.h"
+#include "tlog/note.h"
+#include "tlog/tile.h"
+#include "writer/lockdb.h"
+#include "writer/log.h"
+#include "writer/storage.h"
+
+/* One accepted submission waiting to be sequenced; one allocation with its bytes. */
+typedef struct pool_entry {
+    tlog_ct_entry_t entry; /* leaf_index and timestamp set by the round */
+    tlog_hash_t key;       /* dedup key */
+    size_t issuers_count;
+    const uint8_t *issuers[CHAIN_MAX_CERTS];
+    size_t issuer_lens[CHAIN_MAX_CERTS];
+    writer_waiter_t *waiters;
+    char *sct;
+    size_t sct_len;
+} pool_entry_t;
+
+/* Entries in arrival order plus an open-addressing index on the dedup key. */
+typedef struct pool {
+    pool_entry_t **entries;
+    size_t count;
+    pool_entry_t **slots; /* nslots, a power of two at least twice the pool size */
+    size_t nslots;
+} pool_t;
+
+struct writer_log {
+    const faro_log_config_t *config;
+    char *state_dir;
+    char *dedup_path;
+
+    EVP_PKEY *key;
+    uint8_t log_id[32];
+    tlog_signer_t *signers[2]; /* RFC 6962 (0x05), Ed25519 (0x01) */
+    tlog_verifier_t *verifiers[2];
+    chain_policy_t policy;
+    chain_roots_t *roots;
+    pthread_rwlock_t roots_lock;
+
+    /* Owned by the sequencer thread once started. */
+    storage_t *storage;
+    lockdb_t *lockdb;
+    dedup_t *dedup;
+    tlog_edge_t *edge;
+    tlog_buf_t data_tile; /* the entries of the rightmost, partial data tile */
+    char *checkpoint;     /* the latest signed checkpoint, as stored in the lock DB */
+    size_t checkpoint_len;
+    uint64_t checkpoint_ms; /* its RFC 6962 timestamp */
+    uint64_t published_ms;  /* when it was signed, by the monotonic clock */
+    void *issuers_known;    /* fingerprints already published (a hash set) */
+
+    /* Shared with HTTP threads under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pool_t *pool;       /* being filled */
+    pool_t *sequencing; /* being sequenced, or NULL */
+    int stopping;
+    pthread_t thread;
+    int started;
+
+    struct {
+        atomic_ulong submissions[2][WRITER_OUTCOME_COUNT]; /* [precert][outcome] */
+        atomic_ulong dedup_hits;
+        atomic_ulong rounds, rounds_failed, entries;
+        atomic_ulong round_ms_buckets[12]; /* ROUND_MS_BOUNDS, then +Inf */
+        atomic_ulong round_ms_sum;
+        atomic_ulong tree_size;
+        atomic_ulong pool_length;
+        atomic_ulong checkpoint_ms;
+    } metrics;
+};
+
+/* Upper bounds of the round duration histogram, in milliseconds. */
+#define ROUND_MS_BOUNDS                                                                                                            \
+    {                                                                                                                              \
+        5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000                                                                      \
+    }
+
+/* sequencer.c */
+pool_t *pool_new(size_t capacity);
+void pool_free(pool_t *pool);
+void *sequencer_main(void *arg);
+
+/* log.c: checks and stores a newly signed checkpoint; used by rounds and at creation. */
+int writer_log_sign_checkpoint(writer_log_t *log, uint64_t size, const tlog_hash_t *root, uint64_t timestamp_ms, char **out,
+                               size_t *out_len, char *err);
+uint64_t writer_log_now_ms(void);
+
+#endif

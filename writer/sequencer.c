@@ -1,0 +1,499 @@
+/*
+ * The pool and the sequencing round of one log (design.md, "One sequencing
+ * round"):
+ *
+ *   1. swap the pool for an empty one;
+ *   2. assign indices and one timestamp, never earlier than the last
+ *      checkpoint's; extend the data tile, the hash tiles and the issuers in
+ *      memory from the cached right edge;
+ *   3. stage them as one bundle, durably;
+ *   4. sign the checkpoint and compare-and-swap it into the lock DB: from here
+ *      the round is committed;
+ *   5. publish the bundle's files and the checkpoint into storage;
+ *   6. sign each entry's SCT once, record it in the dedup index, answer.
+ *
+ * A failure before 4 restores the edge and answers every waiter 503, so
+ * nothing is acknowledged; a failure at or after 4 (or any fsync error) is
+ * fatal, and the next start replays the staged bundle.
+ *
+ * Pool lookups and inserts are O(1) under the log's lock: an open-addressing
+ * table keyed by the first bytes of the dedup key. Duplicates that arrive
+ * while their entry waits (in the pool or in the round being sequenced)
+ * join its waiters and get the same SCT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/log.h"
+#include "tlog/durable.h"
+#include "tlog/error.h"
+#include "writer/log_internal.h"
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t key_slot(const tlog_hash_t *key, size_t nslots)
+{
+    uint64_t h;
+    memcpy(&h, key->bytes, sizeof(h));
+    return (size_t)(h & (nslots - 1));
+}
+
+pool_t *pool_new(size_t capacity)
+{
+    pool_t *pool = calloc(1, sizeof(*pool));
+    size_t nslots = 16;
+    while (nslots < 2 * capacity)
+        nslots *= 2;
+    pool->entries = calloc(capacity, sizeof(*pool->entries));
+    pool->slots = calloc(nslots, sizeof(*pool->slots));
+    if (pool == NULL || pool->entries == NULL || pool->slots == NULL)
+        abort();
+    pool->nslots = nslots;
+    return pool;
+}
+
+void pool_free(pool_t *pool)
+{
+    if (pool == NULL)
+        return;
+    for (size_t i = 0; i < pool->count; i++) {
+        free(pool->entries[i]->sct);
+        free(pool->entries[i]);
+    }
+    free(pool->entries);
+    free(pool->slots);
+    free(pool);
+}
+
+static pool_entry_t *pool_find(const pool_t *pool, const tlog_hash_t *key)
+{
+    for (size_t i = key_slot(key, pool->nslots);; i = (i + 1) & (pool->nslots - 1)) {
+        pool_entry_t *e = pool->slots[i];
+        if (e == NULL || tlog_hash_equal(&e->key, key))
+            return e;
+    }
+}
+
+static void pool_add(pool_t *pool, pool_entry_t *entry)
+{
+    size_t i = key_slot(&entry->key, pool->nslots);
+    while (pool->slots[i] != NULL)
+        i = (i + 1) & (pool->nslots - 1);
+    pool->slots[i] = entry;
+    pool->entries[pool->count++] = entry;
+}
+
+/* Copies what a round needs out of a validated chain into one allocation. */
+static pool_entry_t *pool_entry_new(const chain_result_t *chain, const tlog_hash_t *key)
+{
+    size_t bytes = sizeof(pool_entry_t) + chain->certificate_len + chain->precertificate_len + chain->chain_count * 32;
+    for (size_t i = 0; i < chain->chain_count; i++)
+        bytes += chain->issuer_lens[i];
+    pool_entry_t *e = calloc(1, bytes);
+    if (e == NULL)
+        abort();
+    uint8_t *p = (uint8_t *)(e + 1);
+    chain_result_entry(chain, 0, 0, &e->entry);
+    e->key = *key;
+#define COPY_INTO(field, src, len)                                                                                                 \
+    do {                                                                                                                           \
+        memcpy(p, (src), (len));                                                                                                   \
+        field = p;                                                                                                                 \
+        p += (len);                                                                                                                \
+    } while (0)
+    COPY_INTO(e->entry.certificate, chain->certificate, chain->certificate_len);
+    if (chain->is_precert)
+        COPY_INTO(e->entry.precertificate, chain->precertificate, chain->precertificate_len);
+    COPY_INTO(e->entry.chain_fingerprints, chain->fingerprints, chain->chain_count * 32);
+    e->issuers_count = chain->chain_count;
+    for (size_t i = 0; i < chain->chain_count; i++) {
+        COPY_INTO(e->issuers[i], chain->issuers[i], chain->issuer_lens[i]);
+        e->issuer_lens[i] = chain->issuer_lens[i];
+    }
+#undef COPY_INTO
+    return e;
+}
+
+int writer_log_submit(writer_log_t *log, dedup_t *reader, const chain_result_t *chain, writer_waiter_t *waiter, char **sct,
+                      size_t *sct_len, char *err)
+{
+    tlog_ct_entry_t entry;
+    tlog_hash_t key;
+    dedup_hit_t hit;
+
+    chain_result_entry(chain, 0, 0, &entry);
+    tlog_ct_dedup_key(&entry, &key);
+    int found = dedup_lookup(reader, key.bytes, &hit, err);
+    if (found < 0)
+        return WRITER_ERROR;
+    if (found) {
+        atomic_fetch_add(&log->metrics.dedup_hits, 1);
+        *sct = hit.sct;
+        *sct_len = hit.sct_len;
+        return WRITER_DUPLICATE;
+    }
+
+    pool_entry_t *fresh = pool_entry_new(chain, &key);
+    int ret = WRITER_QUEUED;
+    pthread_mutex_lock(&log->lock);
+    pool_entry_t *existing = pool_find(log->pool, &key);
+    if (existing == NULL && log->sequencing != NULL)
+        existing = pool_find(log->sequencing, &key);
+    if (log->stopping) {
+        ret = WRITER_STOPPING;
+    } else if (existing != NULL) {
+        waiter->next = existing->waiters;
+        existing->waiters = waiter;
+        atomic_fetch_add(&log->metrics.dedup_hits, 1);
+    } else if (log->pool->count >= log->config->pool_size) {
+        ret = WRITER_POOL_FULL;
+    } else {
+        waiter->next = NULL;
+        fresh->waiters = waiter;
+        pool_add(log->pool, fresh);
+        atomic_store(&log->metrics.pool_length, log->pool->count);
+        fresh = NULL;
+    }
+    pthread_mutex_unlock(&log->lock);
+    free(fresh);
+    return ret;
+}
+
+/* A set of issuer fingerprints already published; open addressing, grown at half load. */
+typedef struct fingerprint_set {
+    uint8_t (*keys)[32];
+    uint8_t *used;
+    size_t count, cap;
+} fingerprint_set_t;
+
+static int fingerprint_find(const fingerprint_set_t *set, const uint8_t *fp, size_t *slot)
+{
+    if (set->cap == 0)
+        return 0;
+    uint64_t h;
+    memcpy(&h, fp, sizeof(h));
+    for (size_t i = (size_t)h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+        if (!set->used[i]) {
+            *slot = i;
+            return 0;
+        }
+        if (memcmp(set->keys[i], fp, 32) == 0)
+            return 1;
+    }
+}
+
+static void fingerprint_add(fingerprint_set_t *set, const uint8_t *fp)
+{
+    size_t slot;
+    if (2 * (set->count + 1) > set->cap) {
+        fingerprint_set_t grown = {NULL, NULL, 0, set->cap ? set->cap * 2 : 64};
+        grown.keys = calloc(grown.cap, 32);
+        grown.used = calloc(grown.cap, 1);
+        if (grown.keys == NULL || grown.used == NULL)
+            abort();
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->used[i])
+                fingerprint_add(&grown, set->keys[i]);
+        free(set->keys);
+        free(set->used);
+        *set = grown;
+    }
+    if (fingerprint_find(set, fp, &slot))
+        return;
+    memcpy(set->keys[slot], fp, 32);
+    set->used[slot] = 1;
+    set->count++;
+}
+
+static void fingerprint_set_free(fingerprint_set_t *set)
+{
+    if (set == NULL)
+        return;
+    free(set->keys);
+    free(set->used);
+    free(set);
+}
+
+static void bundle_add_tile(void *ctx, const tlog_tile_t *tile, const uint8_t *hashes)
+{
+    char path[TLOG_TILE_PATH_MAX];
+    tlog_tile_path_format(tile, path);
+    storage_bundle_add(ctx, path, hashes, tile->width * TLOG_HASH_SIZE, TLOG_DURABLE_IMMUTABLE);
+}
+
+static void bundle_add_data_tile(storage_bundle_t *bundle, uint64_t index, unsigned width, const tlog_buf_t *data)
+{
+    tlog_tile_t tile = {TLOG_TILE_DATA, index, width};
+    char path[TLOG_TILE_PATH_MAX];
+    tlog_tile_path_format(&tile, path);
+    storage_bundle_add(bundle, path, data->data, data->len, TLOG_DURABLE_IMMUTABLE);
+}
+
+static void answer_all(pool_t *batch, int status, const char *reason)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        pool_entry_t *e = batch->entries[i];
+        int ok = status == 200 && e->sct != NULL;
+        for (writer_waiter_t *w = e->waiters, *next; w != NULL; w = next) {
+            next = w->next;
+            if (ok)
+                w->on_result(w, 200, e->sct, e->sct_len);
+            else
+                w->on_result(w, 503, reason, strlen(reason));
+        }
+    }
+}
+
+/* Round bookkeeping that must be undone if the round fails before it commits. */
+typedef struct round {
+    pool_t *batch;
+    uint64_t timestamp;
+    uint64_t old_size;
+    size_t old_data_len;
+    tlog_edge_t *saved_edge;
+    storage_bundle_t bundle;
+    uint8_t (*new_issuers)[32];
+    size_t new_issuers_count;
+} round_t;
+
+/* Step 2: everything in memory. */
+static void round_build(writer_log_t *log, round_t *r)
+{
+    fingerprint_set_t *known = log->issuers_known;
+    for (size_t i = 0; i < r->batch->count; i++) {
+        pool_entry_t *e = r->batch->entries[i];
+        uint64_t index = r->old_size + i;
+        tlog_hash_t leaf;
+        e->entry.leaf_index = index;
+        e->entry.timestamp = r->timestamp;
+        tlog_ct_tile_leaf(&e->entry, &log->data_tile);
+        tlog_ct_leaf_hash(&e->entry, &leaf);
+        tlog_edge_append(log->edge, &leaf, bundle_add_tile, &r->bundle);
+        if ((index + 1) % TLOG_TILE_WIDTH == 0) {
+            bundle_add_data_tile(&r->bundle, index / TLOG_TILE_WIDTH, TLOG_TILE_WIDTH, &log->data_tile);
+            log->data_tile.len = 0;
+        }
+        for (size_t j = 0; j < e->issuers_count; j++) {
+            const uint8_t *fp = e->entry.chain_fingerprints + 32 * j;
+            size_t slot;
+            if (fingerprint_find(known, fp, &slot))
+                continue;
+            fingerprint_add(known, fp);
+            memcpy(r->new_issuers[r->new_issuers_count++], fp, 32);
+            char path[16 + 2 * 32];
+            memcpy(path, "issuer/", 7);
+            tlog_hex_encode(fp, 32, path + 7);
+            storage_bundle_add(&r->bundle, path, e->issuers[j], e->issuer_lens[j], TLOG_DURABLE_IMMUTABLE);
+        }
+    }
+    tlog_edge_partial_tiles(log->edge, bundle_add_tile, &r->bundle);
+    uint64_t size = log->edge->range.size;
+    if (size % TLOG_TILE_WIDTH != 0)
+        bundle_add_data_tile(&r->bundle, size / TLOG_TILE_WIDTH, (unsigned)(size % TLOG_TILE_WIDTH), &log->data_tile);
+}
+
+static void round_rollback(writer_log_t *log, round_t *r)
+{
+    memcpy(log->edge, r->saved_edge, sizeof(*log->edge));
+    log->data_tile.len = r->old_data_len;
+    /* Issuers this round introduced are not published: forget them. */
+    fingerprint_set_t *known = log->issuers_known, rebuilt = {NULL, NULL, 0, 0};
+    for (size_t i = 0; i < known->cap; i++) {
+        int dropped = 0;
+        for (size_t j = 0; known->used[i] && j < r->new_issuers_count; j++)
+            dropped |= memcmp(known->keys[i], r->new_issuers[j], 32) == 0;
+        if (known->used[i] && !dropped)
+            fingerprint_add(&rebuilt, known->keys[i]);
+    }
+    free(known->keys);
+    free(known->used);
+    *known = rebuilt;
+}
+
+/* Step 6: one SCT per entry, recorded in the dedup index before anyone can miss the pool. */
+static void round_sign_scts(writer_log_t *log, pool_t *batch)
+{
+    const char *name = log->config->name;
+    dedup_row_t *rows = calloc(batch->count ? batch->count : 1, sizeof(*rows));
+    size_t nrows = 0;
+    char err[TLOG_ERR_MAX];
+    for (size_t i = 0; i < batch->count; i++) {
+        pool_entry_t *e = batch->entries[i];
+        if (tlog_ct_sct_json(&e->entry, log->key, log->log_id, &e->sct, &e->sct_len, err) != 0) {
+            faro_log(FARO_LOG_ERROR, name, "signing the SCT of entry %llu: %s", (unsigned long long)e->entry.leaf_index, err);
+            continue;
+        }
+        dedup_row_t *row = &rows[nrows++];
+        memcpy(row->key, e->key.bytes, 32);
+        row->leaf_index = e->entry.leaf_index;
+        row->timestamp = e->entry.timestamp;
+        row->sct = e->sct;
+        row->sct_len = e->sct_len;
+    }
+    /* A lost dedup row only costs a duplicate entry later. */
+    if (nrows > 0 && dedup_put(log->dedup, rows, nrows, err) != 0)
+        faro_log(FARO_LOG_WARN, name, "recording %zu entries in the dedup index: %s", nrows, err);
+    free(rows);
+}
+
+static void observe_round(writer_log_t *log, uint64_t ms, size_t entries)
+{
+    static const uint64_t bounds[] = ROUND_MS_BOUNDS;
+    size_t b = 0;
+    while (b < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[b])
+        b++;
+    atomic_fetch_add(&log->metrics.round_ms_buckets[b], 1);
+    atomic_fetch_add(&log->metrics.round_ms_sum, ms);
+    atomic_fetch_add(&log->metrics.rounds, 1);
+    atomic_fetch_add(&log->metrics.entries, entries);
+}
+
+/* One round; returns without doing anything when the pool is empty and the checkpoint is fresh. */
+static void round_run(writer_log_t *log)
+{
+    const faro_log_config_t *config = log->config;
+    uint64_t started = monotonic_ms();
+    char err[TLOG_ERR_MAX];
+    round_t r = {.old_size = log->edge->range.size, .old_data_len = log->data_tile.len};
+
+    pthread_mutex_lock(&log->lock);
+    int idle = log->pool->count == 0;
+    if (idle && started - log->published_ms < config->checkpoint_republish_interval_ms) {
+        pthread_mutex_unlock(&log->lock);
+        return;
+    }
+    r.batch = log->pool;
+    if (!idle) {
+        log->pool = pool_new(config->pool_size);
+        log->sequencing = r.batch;
+    }
+    atomic_store(&log->metrics.pool_length, 0);
+    pthread_mutex_unlock(&log->lock);
+
+    uint64_t now = writer_log_now_ms();
+    r.timestamp = now > log->checkpoint_ms ? now : log->checkpoint_ms + 1;
+    r.saved_edge = malloc(sizeof(*r.saved_edge));
+    memcpy(r.saved_edge, log->edge, sizeof(*log->edge));
+    r.new_issuers = malloc((r.batch->count * CHAIN_MAX_CERTS + 1) * 32);
+    storage_bundle_init(&r.bundle);
+    round_build(log, &r);
+
+    tlog_hash_t root;
+    tlog_range_root(&log->edge->range, &root);
+    uint64_t size = log->edge->range.size;
+    char *checkpoint = NULL;
+    size_t checkpoint_len;
+    int staged = idle ? 0 : storage_bundle_stage(log->storage, &r.bundle, size, &root, err);
+    if (staged == TLOG_DURABLE_FATAL)
+        faro_fatal(config->name, "staging the round of size %llu: %s", (unsigned long long)size, err);
+    if (staged != 0 || writer_log_sign_checkpoint(log, size, &root, r.timestamp, &checkpoint, &checkpoint_len, err) != 0) {
+        faro_log(FARO_LOG_ERROR, config->name, "round of %zu entries failed before commit: %s", r.batch->count, err);
+        round_rollback(log, &r);
+        atomic_fetch_add(&log->metrics.rounds_failed, 1);
+        pthread_mutex_lock(&log->lock);
+        log->sequencing = NULL;
+        pthread_mutex_unlock(&log->lock);
+        answer_all(r.batch, 503, "sequencing failed; nothing was logged, please retry");
+        goto done;
+    }
+
+    /* Commit: from here every failure stops the writer, and the next start finishes the round. */
+    if (lockdb_replace(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, checkpoint, checkpoint_len, err) != 0)
+        faro_fatal(config->name, "storing checkpoint %llu in the lock DB: %s", (unsigned long long)size, err);
+    if ((!idle && storage_bundle_publish(log->storage, &r.bundle, err) != 0) ||
+        storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0)
+        faro_fatal(config->name, "publishing tree size %llu: %s", (unsigned long long)size, err);
+    free(log->checkpoint);
+    log->checkpoint = checkpoint;
+    log->checkpoint_len = checkpoint_len;
+    log->checkpoint_ms = r.timestamp;
+    log->published_ms = monotonic_ms();
+    atomic_store(&log->metrics.tree_size, size);
+    atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
+    if (!idle && storage_bundle_drop(log->storage, size, &root, err) != 0)
+        faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
+
+    if (!idle) {
+        round_sign_scts(log, r.batch);
+        pthread_mutex_lock(&log->lock);
+        log->sequencing = NULL;
+        pthread_mutex_unlock(&log->lock);
+        answer_all(r.batch, 200, NULL);
+        observe_round(log, monotonic_ms() - started, r.batch->count);
+    }
+done:
+    if (!idle)
+        pool_free(r.batch);
+    storage_bundle_free(&r.bundle);
+    free(r.saved_edge);
+    free(r.new_issuers);
+}
+
+void *sequencer_main(void *arg)
+{
+    writer_log_t *log = arg;
+    uint64_t interval = log->config->sequence_interval_ms;
+    uint64_t next = monotonic_ms() + interval;
+    for (;;) {
+        pthread_mutex_lock(&log->lock);
+        while (!log->stopping && monotonic_ms() < next) {
+            struct timespec deadline;
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            uint64_t wait = next - monotonic_ms();
+            deadline.tv_sec += (time_t)(wait / 1000);
+            deadline.tv_nsec += (long)(wait % 1000) * 1000000;
+            if (deadline.tv_nsec >= 1000000000) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&log->wake, &log->lock, &deadline);
+        }
+        int stopping = log->stopping;
+        pthread_mutex_unlock(&log->lock);
+        round_run(log);
+        if (stopping)
+            return NULL;
+        /* A round longer than the interval skips ticks instead of running back to back. */
+        uint64_t now = monotonic_ms();
+        next += interval;
+        if (next <= now)
+            next = now + interval;
+    }
+}
+
+int writer_log_start(writer_log_t *log, char *err)
+{
+    pthread_condattr_t attr;
+    log->issuers_known = calloc(1, sizeof(fingerprint_set_t));
+    log->published_ms = monotonic_ms();
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&log->wake);
+    pthread_cond_init(&log->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&log->thread, NULL, sequencer_main, log) != 0)
+        return tlog_errorf(err, "log %s: cannot start the sequencer thread", log->config->name);
+    log->started = 1;
+    return 0;
+}
+
+void writer_log_stop(writer_log_t *log)
+{
+    if (!log->started)
+        return;
+    pthread_mutex_lock(&log->lock);
+    log->stopping = 1;
+    pthread_cond_signal(&log->wake);
+    pthread_mutex_unlock(&log->lock);
+    pthread_join(log->thread, NULL);
+    log->started = 0;
+    fingerprint_set_free(log->issuers_known);
+    log->issuers_known = NULL;
+}
