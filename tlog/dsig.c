@@ -50,6 +50,15 @@ static const char *dsig_openssl_reason(void)
     return reason != NULL ? reason : "no reason given";
 }
 
+/* Frees ctx and returns rc; a failure (rc != 0) also clears OpenSSL's error queue, as the top of the file promises. */
+static int dsig_finish(EVP_MD_CTX *ctx, int rc)
+{
+    if (rc != 0)
+        ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
 static int dsig_algorithm(EVP_PKEY *key, char *err)
 {
     if (EVP_PKEY_is_a(key, "EC"))
@@ -74,22 +83,14 @@ int tlog_digitally_signed_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, ui
     if (sig_len > 0xffff)
         sig_len = 0xffff;
     if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
-        EVP_DigestSign(ctx, out + DSIG_HEADER, &sig_len, msg, len) != 1) {
-        tlog_errorf(err, "digitally-signed: signing failed: %s", dsig_openssl_reason());
-        goto fail;
-    }
+        EVP_DigestSign(ctx, out + DSIG_HEADER, &sig_len, msg, len) != 1)
+        return dsig_finish(ctx, tlog_errorf(err, "digitally-signed: signing failed: %s", dsig_openssl_reason()));
     out[0] = DSIG_HASH_SHA256;
     out[1] = (uint8_t)alg;
     out[2] = (uint8_t)(sig_len >> 8);
     out[3] = (uint8_t)sig_len;
     *out_len = DSIG_HEADER + sig_len;
-    EVP_MD_CTX_free(ctx);
-    return 0;
-
-fail:
-    ERR_clear_error();
-    EVP_MD_CTX_free(ctx);
-    return -1;
+    return dsig_finish(ctx, 0);
 }
 
 static int dsig_check_header(int alg, const uint8_t *ds, size_t ds_len, char *err)
@@ -113,19 +114,9 @@ int tlog_digitally_signed_verify(EVP_PKEY *key, const uint8_t *msg, size_t len, 
 
     if (alg < 0 || dsig_check_header(alg, ds, ds_len, err) != 0)
         return -1;
-    if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1) {
-        tlog_errorf(err, "digitally-signed: cannot set up verification: %s", dsig_openssl_reason());
-        goto fail;
-    }
-    if (EVP_DigestVerify(ctx, ds + DSIG_HEADER, ds_len - DSIG_HEADER, msg, len) != 1) {
-        tlog_errorf(err, "digitally-signed: signature does not verify");
-        goto fail;
-    }
-    EVP_MD_CTX_free(ctx);
-    return 0;
-
-fail:
-    ERR_clear_error();
-    EVP_MD_CTX_free(ctx);
-    return -1;
+    if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1)
+        return dsig_finish(ctx, tlog_errorf(err, "digitally-signed: cannot set up verification: %s", dsig_openssl_reason()));
+    if (EVP_DigestVerify(ctx, ds + DSIG_HEADER, ds_len - DSIG_HEADER, msg, len) != 1)
+        return dsig_finish(ctx, tlog_errorf(err, "digitally-signed: signature does not verify"));
+    return dsig_finish(ctx, 0);
 }

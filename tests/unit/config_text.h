@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "tests/unit/testutil.h"
 #include "tlog/error.h"
 
 #define BASE "/etc/faro"
@@ -33,36 +34,24 @@ static const char *const required[][2] = {
 };
 #define NREQUIRED (sizeof(required) / sizeof(required[0]))
 
-static inline char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static inline char *format(const char *fmt, ...)
-{
-    char *s;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&s, fmt, ap) >= 0);
-    va_end(ap);
-    return s;
-}
-
 /* A config of `top` lines, then one log with the required keys but `omit`, then the lines of `extra` indented into it. */
 static inline char *make_config(const char *top, const char *extra, const char *omit)
 {
-    char *text = format("%s%slogs:\n", top, top[0] != '\0' && top[strlen(top) - 1] != '\n' ? "\n" : "");
+    char *text = testutil_format("%s%slogs:\n", top, top[0] != '\0' && top[strlen(top) - 1] != '\n' ? "\n" : "");
     int first = 1;
 
     for (size_t i = 0; i < NREQUIRED; i++) {
         char *next;
         if (omit != NULL && strcmp(omit, required[i][0]) == 0)
             continue;
-        next = format("%s  %s %s: %s\n", text, first ? "-" : " ", required[i][0], required[i][1]);
+        next = testutil_format("%s  %s %s: %s\n", text, first ? "-" : " ", required[i][0], required[i][1]);
         free(text);
         text = next;
         first = 0;
     }
     for (const char *line = extra; *line != '\0';) {
         size_t n = strcspn(line, "\n");
-        char *next = format("%s  %s %.*s\n", text, first ? "-" : " ", (int)n, line);
+        char *next = testutil_format("%s  %s %.*s\n", text, first ? "-" : " ", (int)n, line);
         free(text);
         text = next;
         first = 0;

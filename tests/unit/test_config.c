@@ -190,7 +190,7 @@ static void test_config_example_file_loads(void **state)
 
     assert_non_null(dir);
     *strrchr(dir, '/') = '\0';
-    want = format("%s/state/lock.db", dir);
+    want = testutil_format("%s/state/lock.db", dir);
     assert_string_equal(c->writer.lock_db, want);
     assert_string_equal(c->path, FARO_EXAMPLE_CONFIG);
     assert_int_equal(c->logs_count, 1);
@@ -359,7 +359,7 @@ static void test_config_missing_key(void **state)
     (void)state;
     for (size_t i = 0; i < NREQUIRED; i++) {
         char *text = make_config("", "pool_size: 10", required[i][0]);
-        char *want = format("faro.yaml: logs[0].%s: required key is missing", required[i][0]);
+        char *want = testutil_format("faro.yaml: logs[0].%s: required key is missing", required[i][0]);
         expect_error(text, want);
         free(want);
         free(text);
@@ -383,12 +383,12 @@ static void test_config_duplicate_key(void **state)
 /* Two logs; the second's lines given, each key in it overriding log two's defaults. */
 static char *two_logs(const char *name, const char *prefix, const char *storage)
 {
-    return format("logs:\n"
-                  "  - {name: a, submission_prefix: \"http://h/a\", monitoring_prefix: \"http://h/a\", key: k, "
-                  "ed25519_key: e, roots: r, storage: s/a}\n"
-                  "  - {name: %s, submission_prefix: \"%s\", monitoring_prefix: \"http://h/b\", key: k, "
-                  "ed25519_key: e, roots: r, storage: %s}\n",
-                  name, prefix, storage);
+    return testutil_format("logs:\n"
+                           "  - {name: a, submission_prefix: \"http://h/a\", monitoring_prefix: \"http://h/a\", key: k, "
+                           "ed25519_key: e, roots: r, storage: s/a}\n"
+                           "  - {name: %s, submission_prefix: \"%s\", monitoring_prefix: \"http://h/b\", key: k, "
+                           "ed25519_key: e, roots: r, storage: %s}\n",
+                           name, prefix, storage);
 }
 
 static void test_config_duplicate_logs(void **state)
@@ -458,7 +458,7 @@ static void test_config_relative_paths(void **state)
     (void)state;
     char *text = make_config("writer:\n  lock_db: /abs/lock.db\ngateway:\n  tls_cert: c.pem\n  tls_key: ./tls/k.pem",
                              "witness_policy: ../policies/w.policy", "storage");
-    char *full = format("%s    storage: /srv/ct/testlog\n", text);
+    char *full = testutil_format("%s    storage: /srv/ct/testlog\n", text);
     faro_config_t *c = parse_ok(full), *raw = NULL;
     char err[TLOG_ERR_MAX];
 
@@ -496,15 +496,15 @@ static void test_config_load_file(void **state)
     FILE *f;
 
     assert_non_null(mkdtemp(dir));
-    sub = format("%s/etc", dir);
+    sub = testutil_format("%s/etc", dir);
     assert_int_equal(mkdir(sub, 0700), 0);
-    path = format("%s/faro.yaml", sub);
+    path = testutil_format("%s/faro.yaml", sub);
     assert_non_null(f = fopen(path, "w"));
     fputs(text, f);
     fclose(f);
 
     assert_int_equal(faro_config_load(path, &c, err), 0);
-    want = format("%s/keys/testlog.ecdsa.pem", sub);
+    want = testutil_format("%s/keys/testlog.ecdsa.pem", sub);
     assert_string_equal(c->logs[0].key, want);
     assert_string_equal(c->path, path);
     faro_config_free(c);

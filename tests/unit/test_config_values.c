@@ -38,7 +38,7 @@ static void test_config_prefixes(void **state)
         {"http://example.com/a+b", "logs[0].submission_prefix: gives origin \"example.com/a+b\", which is not a valid"},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char *extra = format("submission_prefix: \"%s\"", good[i][0]);
+        char *extra = testutil_format("submission_prefix: \"%s\"", good[i][0]);
         char *text = make_config("", extra, "submission_prefix");
         faro_config_t *c = parse_ok(text);
         assert_string_equal(c->logs[0].submission_prefix, good[i][1]);
@@ -48,7 +48,7 @@ static void test_config_prefixes(void **state)
         free(extra);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *extra = format("submission_prefix: \"%s\"", bad[i][0]);
+        char *extra = testutil_format("submission_prefix: \"%s\"", bad[i][0]);
         expect_replaced_error("submission_prefix", extra, bad[i][1]);
         free(extra);
     }
@@ -147,7 +147,7 @@ static void test_config_times(void **state)
         "+026-01-01T00:00:00Z", "2026-1-01T00:00:00Z",  "now",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char *extra = format("not_after_start: \"%s\"", good[i].text);
+        char *extra = testutil_format("not_after_start: \"%s\"", good[i].text);
         faro_config_t *c = parse_log(extra);
         assert_true(c->logs[0].has_not_after_start);
         assert_false(c->logs[0].has_not_after_limit);
@@ -156,7 +156,7 @@ static void test_config_times(void **state)
         free(extra);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *extra = format("not_after_limit: \"%s\"", bad[i]);
+        char *extra = testutil_format("not_after_limit: \"%s\"", bad[i]);
         expect_log_error(extra, "faro.yaml: logs[0].not_after_limit: must be a UTC time like \"2026-01-01T00:00:00Z\"");
         free(extra);
     }
@@ -186,7 +186,7 @@ static void test_config_lists(void **state)
     expect_log_error("ext_key_usages: [ServerAuth, ServerAuth]", "logs[0].ext_key_usages[1]: \"ServerAuth\" is listed twice");
     static const char *const bad_oids[] = {"1", "3.1", "1.40", "0.40", "1.2.", ".1.2", "1..2", "1.02", "01.2", "1.2.a", "1,2", ""};
     for (size_t i = 0; i < sizeof(bad_oids) / sizeof(bad_oids[0]); i++) {
-        char *extra = format("reject_extensions: [\"2.5.29.17\", \"%s\"]", bad_oids[i]);
+        char *extra = testutil_format("reject_extensions: [\"2.5.29.17\", \"%s\"]", bad_oids[i]);
         expect_log_error(extra, "faro.yaml: logs[0].reject_extensions[1]: must be a list of dotted OIDs");
         free(extra);
     }
@@ -205,7 +205,7 @@ static void test_config_old_not_before(void **state)
     faro_config_free(c);
     static const char *const bad[] = {"28h", "28h:", ":500", "28h:0", "0s:5", "28h:-1", "28h:5:5", "28:500", "28h:1000001"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *extra = format("rate_limit_old_not_before: \"%s\"", bad[i]);
+        char *extra = testutil_format("rate_limit_old_not_before: \"%s\"", bad[i]);
         expect_log_error(extra, "faro.yaml: logs[0].rate_limit_old_not_before: must be \"<age>:<certificates per second>\"");
         free(extra);
     }
@@ -230,7 +230,7 @@ static void test_config_listen(void **state)
         {"ho st:1", "has no valid host"},
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char *top = format("gateway:\n  admin_listen: \"%s\"", good[i]);
+        char *top = testutil_format("gateway:\n  admin_listen: \"%s\"", good[i]);
         char *text = make_config(top, "", NULL);
         faro_config_t *c = parse_ok(text);
         assert_string_equal(c->gateway.admin_listen, good[i]);
@@ -239,8 +239,8 @@ static void test_config_listen(void **state)
         free(top);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *top = format("writer:\n  listen: \"%s\"", bad[i][0]);
-        char *want = format("faro.yaml: writer.listen: \"%s\" %s", bad[i][0], bad[i][1]);
+        char *top = testutil_format("writer:\n  listen: \"%s\"", bad[i][0]);
+        char *want = testutil_format("faro.yaml: writer.listen: \"%s\" %s", bad[i][0], bad[i][1]);
         expect_top_error(top, want);
         free(want);
         free(top);
@@ -266,7 +266,7 @@ static void test_config_numbers(void **state)
     static const char *const bad_pool[] = {
         "0", "10000001", "-1", "1e3", "0x10", "010", "4_000", "4000.0", "", "~", "99999999999999999999999"};
     for (size_t i = 0; i < sizeof(bad_pool) / sizeof(bad_pool[0]); i++) {
-        char *extra = format("pool_size: %s", bad_pool[i]);
+        char *extra = testutil_format("pool_size: %s", bad_pool[i]);
         expect_log_error(extra, "faro.yaml: logs[0].pool_size: must be a whole number from 1 to 10000000");
         free(extra);
     }
@@ -274,7 +274,7 @@ static void test_config_numbers(void **state)
     expect_top_error("gateway:\n  threads: 65", "faro.yaml: gateway.threads: must be a whole number from 1 to 64");
     static const char *const bad_rate[] = {"-1", "1000000.5", "1000001", ".5", "5.", "1e2", "01", "0.1234567891", "nan", "inf"};
     for (size_t i = 0; i < sizeof(bad_rate) / sizeof(bad_rate[0]); i++) {
-        char *top = format("gateway:\n  rate_limits:\n    anonymous_rps: %s", bad_rate[i]);
+        char *top = testutil_format("gateway:\n  rate_limits:\n    anonymous_rps: %s", bad_rate[i]);
         expect_top_error(top, "faro.yaml: gateway.rate_limits.anonymous_rps: must be a number from 0 to 1000000");
         free(top);
     }
@@ -289,7 +289,7 @@ static void test_config_booleans(void **state)
     faro_config_free(c);
     static const char *const bad[] = {"yes", "no", "on", "True", "TRUE", "1", "0", "\"true\"", "", "[true]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *extra = format("witness_greedy: %s", bad[i]);
+        char *extra = testutil_format("witness_greedy: %s", bad[i]);
         expect_log_error(extra, "faro.yaml: logs[0].witness_greedy: must be true or false");
         free(extra);
     }
@@ -317,7 +317,7 @@ static void test_config_names(void **state)
     static const char *const bad[] = {
         ".hidden", "a/b", "a b", "..", "\u00e9t\u00e9", "a+b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        char *extra = format("name: \"%s\"", good[i]);
+        char *extra = testutil_format("name: \"%s\"", good[i]);
         char *text = make_config("", extra, "name");
         faro_config_t *c = parse_ok(text);
         assert_string_equal(c->logs[0].name, good[i]);
@@ -326,7 +326,7 @@ static void test_config_names(void **state)
         free(extra);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        char *extra = format("name: \"%s\"", bad[i]);
+        char *extra = testutil_format("name: \"%s\"", bad[i]);
         expect_replaced_error("name", extra,
                               "faro.yaml: logs[0].name: must be 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'");
         free(extra);

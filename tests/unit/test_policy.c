@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "policy/policy.h"
+#include "tests/unit/testutil.h"
 #include "tests/unit/vectors.h"
 #include "tlog/error.h"
 #include "tlog/hash.h"
@@ -20,18 +21,6 @@
 #define W1_VKEY "witness.example.com/w1+969980cf+BCmsuuFBvMrwsi4alNNNC8c2HlJtC/4SyJeUvJMilm3X"
 #define W2_VKEY "witness.example.org/w2+82091286+BCVDuS/xCVURR2rcg2nbbdyTNmWhGXjdoUBO4QZsqVWd"
 #define LOG_VKEY "example.com/vector-log+f55dacaa+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
-
-static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *format(const char *fmt, ...)
-{
-    char *s;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&s, fmt, ap) >= 0);
-    va_end(ap);
-    return s;
-}
 
 /* The Ed25519 public key of the seed whose 32 bytes are all fill. */
 static void test_public_key(uint8_t fill, uint8_t pub[32])
@@ -146,7 +135,7 @@ static void test_policy_log_index_finds_listed_key(void **state)
     (void)state;
     char other[512], err[TLOG_ERR_MAX];
     test_vkey(0x77, "example.com/other-log", TLOG_SIG_ED25519, other);
-    char *text = format("log %s https://other.example/\nlog %s\nquorum none\n", other, LOG_VKEY);
+    char *text = testutil_format("log %s https://other.example/\nlog %s\nquorum none\n", other, LOG_VKEY);
     policy_t *policy = parse_ok(text, 0);
     tlog_verifier_t *mine, *stranger;
     char stranger_vkey[512];
@@ -221,9 +210,9 @@ static void test_policy_requires_a_listed_log_signature(void **state)
     /* The same note without its log signature line: text, blank line, the W1 cosignature. */
     const char *w1 = strstr(cosigned, "\xe2\x80\x94 " W1_NAME " ");
     const char *blank = strstr(cosigned, "\n\n");
-    char *unsigned_note = format("%.*s%s", (int)(blank + 2 - cosigned), cosigned, w1);
-    char *with_log = format("log %s\nwitness A %s\nquorum A\n", LOG_VKEY, W1_VKEY);
-    char *without_log = format("witness A %s\nquorum A\n", W1_VKEY);
+    char *unsigned_note = testutil_format("%.*s%s", (int)(blank + 2 - cosigned), cosigned, w1);
+    char *with_log = testutil_format("log %s\nwitness A %s\nquorum A\n", LOG_VKEY, W1_VKEY);
+    char *without_log = testutil_format("witness A %s\nquorum A\n", W1_VKEY);
     policy_t *strict = parse_ok(with_log, 0), *loose = parse_ok(without_log, 0);
     char err[TLOG_ERR_MAX] = "";
 
@@ -275,16 +264,16 @@ static void test_policy_nested_groups_any_order(void **state)
     static const char *const names[] = {"x1.example/w", "x2.example/w", "x3.example/w", "y1.example/w", "y2.example/w"};
     for (size_t i = 0; i < 5; i++)
         test_vkey((uint8_t)(0x10 + i), names[i], TLOG_SIG_COSIGNATURE, k[i]);
-    char *text = format("witness X1 %s https://x1.example\n"
-                        "witness X2 %s https://x2.example\n"
-                        "witness X3 %s https://x3.example\n"
-                        "group X 2 X1 X2 X3\n"
-                        "witness Y1 %s https://y1.example\n"
-                        "witness Y2 %s https://y2.example\n"
-                        "group Y any Y1 Y2\n"
-                        "group both all X Y\n"
-                        "quorum both\n",
-                        k[0], k[1], k[2], k[3], k[4]);
+    char *text = testutil_format("witness X1 %s https://x1.example\n"
+                                 "witness X2 %s https://x2.example\n"
+                                 "witness X3 %s https://x3.example\n"
+                                 "group X 2 X1 X2 X3\n"
+                                 "witness Y1 %s https://y1.example\n"
+                                 "witness Y2 %s https://y2.example\n"
+                                 "group Y any Y1 Y2\n"
+                                 "group both all X Y\n"
+                                 "quorum both\n",
+                                 k[0], k[1], k[2], k[3], k[4]);
     policy_t *policy = parse_ok(text, POLICY_REQUIRE_URLS);
     policy_eval_t *eval = policy_eval_new(policy);
     size_t seq[5];
@@ -316,7 +305,8 @@ static void test_policy_shared_members(void **state)
     test_hex_key(0x21, a);
     test_hex_key(0x22, b);
     test_hex_key(0x23, c);
-    char *text = format("witness a.example %s\nwitness b.example %s\nwitness c.example %s\n"
+    char *text =
+        testutil_format("witness a.example %s\nwitness b.example %s\nwitness c.example %s\n"
                         "group one any a.example\ngroup two all a.example b.example\ngroup three 2 a.example b.example c.example\n"
                         "group top all one two three\nquorum top\n",
                         a, b, c);
@@ -344,7 +334,7 @@ static void test_policy_quorum_none_is_always_met(void **state)
     (void)state;
     json_t *root = vectors_load_json("policy-evaluation.json");
     const char *log_only = vectors_string(json_array_get(json_object_get(root, "cases"), 0), "note");
-    char *text = format("log %s\nwitness A %s\nquorum none\n", LOG_VKEY, W1_VKEY);
+    char *text = testutil_format("log %s\nwitness A %s\nquorum none\n", LOG_VKEY, W1_VKEY);
     policy_t *bare = parse_ok("quorum none\n", POLICY_REQUIRE_URLS), *policy = parse_ok(text, 0);
     policy_eval_t *eval = policy_eval_new(bare);
     char err[TLOG_ERR_MAX] = "";
@@ -372,7 +362,7 @@ static void test_policy_single_witness_quorum(void **state)
     const char *cosigned = cosigned_checkpoint(&root);
     json_t *eval_root = vectors_load_json("policy-evaluation.json");
     const char *log_only = vectors_string(json_array_get(json_object_get(eval_root, "cases"), 0), "note");
-    char *text = format("witness A %s https://a.example\nquorum A\n", W1_VKEY);
+    char *text = testutil_format("witness A %s https://a.example\nquorum A\n", W1_VKEY);
     policy_t *policy = parse_ok(text, POLICY_REQUIRE_URLS);
     policy_eval_t *eval = policy_eval_new(policy);
     char err[TLOG_ERR_MAX] = "";
@@ -396,7 +386,7 @@ static void test_policy_hex_key_witness(void **state)
     json_t *root;
     const char *cosigned = cosigned_checkpoint(&root);
     const char *hex = vectors_string(root, "ed25519_public_key_hex");
-    char *text = format("log %s\nwitness %s %s https://w1.example\nquorum %s\n", LOG_VKEY, W1_NAME, hex, W1_NAME);
+    char *text = testutil_format("log %s\nwitness %s %s https://w1.example\nquorum %s\n", LOG_VKEY, W1_NAME, hex, W1_NAME);
     policy_t *policy = parse_ok(text, 0);
     tlog_verifier_t *v = policy_witness_verifier(policy, 0);
     char vkey[512], err[TLOG_ERR_MAX] = "";
@@ -425,7 +415,7 @@ static void test_policy_ed25519_vkey_witness_verifies_cosignature(void **state)
     assert_int_equal(tlog_verifier_ed25519(W1_NAME, pub, TLOG_SIG_ED25519, &plain, err), 0);
     assert_int_equal(tlog_verifier_vkey(plain, plain_vkey, sizeof(plain_vkey)), 0);
     assert_int_not_equal(tlog_verifier_key_id(plain), 0x969980cf);
-    char *text = format("log %s\nwitness W1 %s https://w1.example\nquorum W1\n", LOG_VKEY, plain_vkey);
+    char *text = testutil_format("log %s\nwitness W1 %s https://w1.example\nquorum W1\n", LOG_VKEY, plain_vkey);
     policy_t *policy = parse_ok(text, POLICY_REQUIRE_URLS);
     tlog_verifier_t *v = policy_witness_verifier(policy, 0);
 
@@ -435,7 +425,7 @@ static void test_policy_ed25519_vkey_witness_verifies_cosignature(void **state)
     assert_string_equal(vkey, W1_VKEY);
     assert_int_equal(meets(policy, cosigned, err), 1);
     /* The 0x01 and 0x04 forms of one key are the same witness key. */
-    char *twice = format("witness A %s\nwitness B %s\nquorum A\n", plain_vkey, W1_VKEY);
+    char *twice = testutil_format("witness A %s\nwitness B %s\nquorum A\n", plain_vkey, W1_VKEY);
     expect_rejected(twice, 0, "line 2: witness B: the same public key is already witness A's (line 1)");
     policy_free(policy);
     tlog_verifier_free(plain);
@@ -449,15 +439,15 @@ static void test_policy_ed25519_vkey_witness_verifies_cosignature(void **state)
 static void test_policy_syntax_variants(void **state)
 {
     (void)state;
-    char *text = format("# a policy\n"
-                        "\t log\t%s   # the vector log\n"
-                        "   \n"
-                        "witness \xc3\xa9t\xc3\xa9 %s\thttps://w1.example#no space before the comment\n"
-                        "witness W2 %s\n"
-                        "\n"
-                        "group  g\tany \xc3\xa9t\xc3\xa9 W2   \n"
-                        "quorum g # trailing",
-                        LOG_VKEY, W1_VKEY, W2_VKEY);
+    char *text = testutil_format("# a policy\n"
+                                 "\t log\t%s   # the vector log\n"
+                                 "   \n"
+                                 "witness \xc3\xa9t\xc3\xa9 %s\thttps://w1.example#no space before the comment\n"
+                                 "witness W2 %s\n"
+                                 "\n"
+                                 "group  g\tany \xc3\xa9t\xc3\xa9 W2   \n"
+                                 "quorum g # trailing",
+                                 LOG_VKEY, W1_VKEY, W2_VKEY);
     policy_t *policy = parse_ok(text, 0);
 
     assert_int_equal(policy_log_count(policy), 1);
@@ -487,11 +477,12 @@ static void test_policy_rejects_spec_invalid_files(void **state)
         {"witnesses C x\nquorum A\n", "line 3: unknown keyword \"witnesses\""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *text = format("witness A %s https://a.example\nwitness B %s https://b.example\n%s", W1_VKEY, W2_VKEY, cases[i].rest);
+        char *text =
+            testutil_format("witness A %s https://a.example\nwitness B %s https://b.example\n%s", W1_VKEY, W2_VKEY, cases[i].rest);
         expect_rejected(text, POLICY_REQUIRE_URLS, cases[i].want);
         free(text);
     }
-    char *same_key = format("witness A %s\nwitness B %s\nquorum A\n", W1_VKEY, W1_VKEY);
+    char *same_key = testutil_format("witness A %s\nwitness B %s\nquorum A\n", W1_VKEY, W1_VKEY);
     expect_rejected(same_key, 0, "line 2: witness B: the same public key is already witness A's (line 1)");
     free(same_key);
 }
@@ -547,32 +538,32 @@ static void test_policy_rejects_with_line_and_reason(void **state)
         {"quorum A\nquorum none\n", "line 4: a second quorum line (the first is line 3)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *text = format("witness A %s\nwitness B %s\n%s", W1_VKEY, W2_VKEY, cases[i].rest);
+        char *text = testutil_format("witness A %s\nwitness B %s\n%s", W1_VKEY, W2_VKEY, cases[i].rest);
         expect_rejected(text, 0, cases[i].want);
         free(text);
     }
     char *text, *want;
-    text = format("witness A %s\nwitness B %s https://b.example\nquorum A\n", W1_VKEY, W2_VKEY);
+    text = testutil_format("witness A %s\nwitness B %s https://b.example\nquorum A\n", W1_VKEY, W2_VKEY);
     expect_rejected(text, POLICY_REQUIRE_URLS, "line 1: witness A has no URL, and the log must call every witness");
     policy_free(parse_ok(text, 0));
     free(text);
-    text = format("witness A %s\nwitness B %s\nwitness C %s http:/c\nquorum A\n", W1_VKEY, W2_VKEY, c_hex);
+    text = testutil_format("witness A %s\nwitness B %s\nwitness C %s http:/c\nquorum A\n", W1_VKEY, W2_VKEY, c_hex);
     expect_rejected(text, 0, "line 3: witness C: URL \"http:/c\" is not an http:// or https:// URL");
     free(text);
-    text = format("witness a+b %s\nquorum a+b\n", c_hex);
+    text = testutil_format("witness a+b %s\nquorum a+b\n", c_hex);
     expect_rejected(text, 0, "line 1: witness a+b: with a hex key the name is the key name");
     free(text);
-    text = format("log %s\nquorum none\n", c_hex);
+    text = testutil_format("log %s\nquorum none\n", c_hex);
     expect_rejected(text, 0, "line 1: log: key must be a vkey");
     free(text);
-    text = format("log %s\nlog %s\nquorum none\n", log2, cosig_as_log);
+    text = testutil_format("log %s\nlog %s\nquorum none\n", log2, cosig_as_log);
     expect_rejected(text, 0, "line 2: log: key type 0x04 is not Ed25519 (0x01)");
     free(text);
     char long_name[TLOG_NOTE_NAME_MAX + 1];
     memset(long_name, 'n', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
-    text = format("witness %s %s\nquorum none\n", long_name, c_hex);
-    want = format("line 1: witness: a name of %d bytes is longer than %d", TLOG_NOTE_NAME_MAX, TLOG_NOTE_NAME_MAX - 1);
+    text = testutil_format("witness %s %s\nquorum none\n", long_name, c_hex);
+    want = testutil_format("line 1: witness: a name of %d bytes is longer than %d", TLOG_NOTE_NAME_MAX, TLOG_NOTE_NAME_MAX - 1);
     expect_rejected(text, 0, want);
     free(want);
     free(text);
@@ -616,16 +607,16 @@ static void test_policy_limits(void **state)
     policy_eval_free(eval);
     policy_free(policy);
 
-    char *more = format("%.*sgroup extra any g0\nquorum g0\n", (int)body, text);
-    char *want =
-        format("line %u: group extra: more than %d groups", POLICY_MAX_WITNESSES + POLICY_MAX_GROUPS + 1, POLICY_MAX_GROUPS);
+    char *more = testutil_format("%.*sgroup extra any g0\nquorum g0\n", (int)body, text);
+    char *want = testutil_format("line %u: group extra: more than %d groups", POLICY_MAX_WITNESSES + POLICY_MAX_GROUPS + 1,
+                                 POLICY_MAX_GROUPS);
     expect_rejected(more, 0, want);
     free(more);
     free(want);
     test_hex_key(0xee, hex);
-    more = format("%.*switness extra.example %s\nquorum g0\n", (int)body, text, hex);
-    want = format("line %u: witness extra.example: more than %d witnesses", POLICY_MAX_WITNESSES + POLICY_MAX_GROUPS + 1,
-                  POLICY_MAX_WITNESSES);
+    more = testutil_format("%.*switness extra.example %s\nquorum g0\n", (int)body, text, hex);
+    want = testutil_format("line %u: witness extra.example: more than %d witnesses", POLICY_MAX_WITNESSES + POLICY_MAX_GROUPS + 1,
+                           POLICY_MAX_WITNESSES);
     expect_rejected(more, 0, want);
     free(more);
     free(want);
@@ -647,7 +638,7 @@ static void test_policy_limits(void **state)
         len += (size_t)snprintf(text + len, cap - len, "log %s\n", vkey);
     }
     snprintf(text + len, cap - len, "quorum none\n");
-    want = format("line %u: log: more than %d logs", POLICY_MAX_LOGS + 1, POLICY_MAX_LOGS);
+    want = testutil_format("line %u: log: more than %d logs", POLICY_MAX_LOGS + 1, POLICY_MAX_LOGS);
     expect_rejected(text, 0, want);
     free(want);
     free(text);

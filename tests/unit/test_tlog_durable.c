@@ -11,32 +11,9 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/testutil.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/faro-durable-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
-}
-
-static char *path_in(const char *name)
-{
-    static char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return path;
-}
 
 static void assert_file(const char *path, const char *want)
 {
@@ -62,21 +39,21 @@ static void test_tlog_durable_mutable_replaces(void **state)
 {
     (void)state;
     char err[TLOG_ERR_MAX];
-    char *p = path_in("checkpoint");
+    char *p = testutil_path("checkpoint");
     assert_int_equal(tlog_durable_write(p, "one\n", 4, TLOG_DURABLE_MUTABLE, err), 0);
     assert_int_equal(tlog_durable_write(p, "two\n", 4, TLOG_DURABLE_MUTABLE, err), 0);
     assert_file(p, "two\n");
     struct stat st;
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
-    assert_no_temporaries(dir);
+    assert_no_temporaries(testutil_dir());
 }
 
 static void test_tlog_durable_immutable_is_write_once(void **state)
 {
     (void)state;
     char err[TLOG_ERR_MAX];
-    char *p = path_in("tile");
+    char *p = testutil_path("tile");
     assert_int_equal(tlog_durable_write(p, "abc", 3, TLOG_DURABLE_IMMUTABLE, err), 0);
     assert_int_equal(tlog_durable_write(p, "abc", 3, TLOG_DURABLE_IMMUTABLE, err), 0);
     assert_int_equal(tlog_durable_write(p, "abd", 3, TLOG_DURABLE_IMMUTABLE, err), -1);
@@ -91,10 +68,10 @@ static void test_tlog_durable_mkdirs_creates_parents(void **state)
 {
     (void)state;
     char err[TLOG_ERR_MAX];
-    assert_int_equal(tlog_durable_mkdirs(path_in("a/b/c"), err), 0);
-    assert_int_equal(tlog_durable_mkdirs(path_in("a/b/c"), err), 0);
-    assert_int_equal(tlog_durable_write(path_in("a/b/c/f"), "x", 1, 0, err), 0);
-    assert_int_equal(tlog_durable_mkdirs(path_in("a/b/c/f"), err), -1);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("a/b/c"), err), 0);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("a/b/c"), err), 0);
+    assert_int_equal(tlog_durable_write(testutil_path("a/b/c/f"), "x", 1, 0, err), 0);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("a/b/c/f"), err), -1);
     assert_non_null(strstr(err, "not a directory"));
 }
 
@@ -113,7 +90,7 @@ static void test_tlog_durable_faults_change_nothing(void **state)
         {TLOG_FAULT_DIRSYNC, TLOG_DURABLE_FATAL, 1},
     };
     char err[TLOG_ERR_MAX];
-    char *p = path_in("faulty");
+    char *p = testutil_path("faulty");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         tlog_durable_fault_arm(TLOG_FAULT_NONE, 0);
         assert_int_equal(tlog_durable_write(p, "old", 3, 0, err), 0);
@@ -123,7 +100,7 @@ static void test_tlog_durable_faults_change_nothing(void **state)
         assert_non_null(strstr(err, "Input/output error"));
         /* A failed directory fsync happens after the rename: the caller must stop, not retry. */
         assert_file(p, cases[i].replaced ? "new" : "old");
-        assert_no_temporaries(dir);
+        assert_no_temporaries(testutil_dir());
     }
     tlog_durable_fault_arm(TLOG_FAULT_NONE, 0);
 }
@@ -133,13 +110,13 @@ static void test_tlog_durable_read_file_limits(void **state)
     (void)state;
     char err[TLOG_ERR_MAX], *data;
     size_t len;
-    assert_int_equal(tlog_durable_write(path_in("big"), "0123456789", 10, 0, err), 0);
-    assert_int_equal(tlog_read_file(path_in("big"), 9, &data, &len, err), -1);
+    assert_int_equal(tlog_durable_write(testutil_path("big"), "0123456789", 10, 0, err), 0);
+    assert_int_equal(tlog_read_file(testutil_path("big"), 9, &data, &len, err), -1);
     assert_non_null(strstr(err, "larger than"));
-    assert_int_equal(tlog_read_file(path_in("missing"), 9, &data, &len, err), -1);
+    assert_int_equal(tlog_read_file(testutil_path("missing"), 9, &data, &len, err), -1);
     assert_non_null(strstr(err, "No such file"));
-    assert_int_equal(tlog_durable_remove(path_in("big"), err), 0);
-    assert_int_equal(tlog_durable_remove(path_in("big"), err), 0);
+    assert_int_equal(tlog_durable_remove(testutil_path("big"), err), 0);
+    assert_int_equal(tlog_durable_remove(testutil_path("big"), err), 0);
 }
 
 int main(void)
@@ -149,5 +126,5 @@ int main(void)
         cmocka_unit_test(test_tlog_durable_mkdirs_creates_parents), cmocka_unit_test(test_tlog_durable_faults_change_nothing),
         cmocka_unit_test(test_tlog_durable_read_file_limits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

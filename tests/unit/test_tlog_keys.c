@@ -4,7 +4,6 @@
  * against certificate-transparency-go's SCT and STH vectors (external.json).
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,52 +15,23 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/bio.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 
+#include "tests/unit/testkeys.h"
+#include "tests/unit/testutil.h"
 #include "tests/unit/vectors.h"
 #include "tlog/dsig.h"
 #include "tlog/error.h"
 #include "tlog/keys.h"
 
-typedef struct keys_fixture {
-    char dir[64];
-    char path[128];
-} keys_fixture_t;
-
-static int keys_setup(void **state)
+/* Writes name in the scratch directory with exactly mode: private_key as PEM, or else text. Returns its path (testutil_path). */
+static const char *write_file(const char *name, mode_t mode, EVP_PKEY *private_key, const char *text)
 {
-    keys_fixture_t *f = calloc(1, sizeof(*f));
-    strcpy(f->dir, "/tmp/faro-test-keys-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int keys_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int keys_teardown(void **state)
-{
-    keys_fixture_t *f = *state;
-    int rc = nftw(f->dir, keys_remove, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
-}
-
-/* Writes f->dir/name with exactly mode: private_key as PEM, or else text. */
-static const char *write_file(keys_fixture_t *f, const char *name, mode_t mode, EVP_PKEY *private_key, const char *text)
-{
+    char *path = testutil_path(name);
     FILE *fp;
     int fd;
 
-    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
-    fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
     assert_int_equal(fchmod(fd, mode), 0);
     fp = fdopen(fd, "w");
@@ -71,52 +41,21 @@ static const char *write_file(keys_fixture_t *f, const char *name, mode_t mode, 
     else
         fputs(text, fp);
     assert_int_equal(fclose(fp), 0);
-    return f->path;
-}
-
-static EVP_PKEY *p256_private_key(const uint8_t scalar[32])
-{
-    static const uint8_t head[] = {0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20};
-    static const uint8_t tail[] = {0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-    uint8_t der[sizeof(head) + 32 + sizeof(tail)];
-    const uint8_t *p = der;
-    EVP_PKEY *key;
-
-    memcpy(der, head, sizeof(head));
-    memcpy(der + sizeof(head), scalar, 32);
-    memcpy(der + sizeof(head) + 32, tail, sizeof(tail));
-    key = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)sizeof(der));
-    assert_non_null(key);
-    return key;
-}
-
-static EVP_PKEY *pem_public_key(const char *pem)
-{
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    assert_non_null(key);
-    return key;
-}
-
-static void assert_error_mentions(const char *err, const char *needle)
-{
-    if (strstr(err, needle) == NULL)
-        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+    return path;
 }
 
 /* ---- PEM files ---- */
 
 static void test_tlog_keys_load_private_keys(void **state)
 {
-    keys_fixture_t *f = *state;
     EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *loaded = NULL;
     char err[TLOG_ERR_MAX];
+    (void)state;
 
-    assert_int_equal(tlog_key_load_private(write_file(f, "ec.pem", 0600, ec, NULL), EVP_PKEY_EC, &loaded, err), 0);
+    assert_int_equal(tlog_key_load_private(write_file("ec.pem", 0600, ec, NULL), EVP_PKEY_EC, &loaded, err), 0);
     assert_int_equal(EVP_PKEY_eq(loaded, ec), 1);
     EVP_PKEY_free(loaded);
-    assert_int_equal(tlog_key_load_private(write_file(f, "ed.pem", 0400, ed, NULL), EVP_PKEY_ED25519, &loaded, err), 0);
+    assert_int_equal(tlog_key_load_private(write_file("ed.pem", 0400, ed, NULL), EVP_PKEY_ED25519, &loaded, err), 0);
     assert_int_equal(EVP_PKEY_eq(loaded, ed), 1);
     EVP_PKEY_free(loaded);
     EVP_PKEY_free(ec);
@@ -126,18 +65,18 @@ static void test_tlog_keys_load_private_keys(void **state)
 static void test_tlog_keys_refuse_private_key_others_can_read(void **state)
 {
     static const mode_t modes[] = {0644, 0640, 0604, 0660, 0620, 0602, 0610};
-    keys_fixture_t *f = *state;
     EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *loaded = NULL;
     char err[TLOG_ERR_MAX], mode[8];
+    (void)state;
 
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        const char *path = write_file(f, "open.pem", modes[i], ec, NULL);
+        const char *path = write_file("open.pem", modes[i], ec, NULL);
         assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
         snprintf(mode, sizeof(mode), "%04o", (unsigned)modes[i]);
-        assert_error_mentions(err, path);
-        assert_error_mentions(err, mode);
-        assert_error_mentions(err, "group or others can read it");
-        assert_error_mentions(err, "chmod 600");
+        testutil_assert_mentions(err, path);
+        testutil_assert_mentions(err, mode);
+        testutil_assert_mentions(err, "group or others can read it");
+        testutil_assert_mentions(err, "chmod 600");
     }
     assert_null(loaded);
     EVP_PKEY_free(ec);
@@ -145,19 +84,21 @@ static void test_tlog_keys_refuse_private_key_others_can_read(void **state)
 
 static void test_tlog_keys_refuse_wrong_types(void **state)
 {
-    keys_fixture_t *f = *state;
     EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), *loaded = NULL;
+    const char *path;
     char err[TLOG_ERR_MAX];
+    (void)state;
 
-    assert_int_equal(tlog_key_load_private(write_file(f, "ed.pem", 0600, ed, NULL), EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "ed.pem: the key is ED25519, want ECDSA P-256");
-    assert_int_equal(tlog_key_load_private(write_file(f, "ec.pem", 0600, ec, NULL), EVP_PKEY_ED25519, &loaded, err), -1);
-    assert_error_mentions(err, "ec.pem: the key is EC, want Ed25519");
-    assert_int_equal(tlog_key_load_private(write_file(f, "p384.pem", 0600, p384, NULL), EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "on curve secp384r1, want P-256");
-    assert_int_equal(tlog_key_load_private(f->path, EVP_PKEY_RSA, &loaded, err), -1);
-    assert_error_mentions(err, "neither EC nor Ed25519");
+    assert_int_equal(tlog_key_load_private(write_file("ed.pem", 0600, ed, NULL), EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "ed.pem: the key is ED25519, want ECDSA P-256");
+    assert_int_equal(tlog_key_load_private(write_file("ec.pem", 0600, ec, NULL), EVP_PKEY_ED25519, &loaded, err), -1);
+    testutil_assert_mentions(err, "ec.pem: the key is EC, want Ed25519");
+    path = write_file("p384.pem", 0600, p384, NULL);
+    assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "on curve secp384r1, want P-256");
+    assert_int_equal(tlog_key_load_private(path, EVP_PKEY_RSA, &loaded, err), -1);
+    testutil_assert_mentions(err, "neither EC nor Ed25519");
     assert_int_equal(tlog_key_check_type(ec, EVP_PKEY_EC, err), 0);
     assert_int_equal(tlog_key_check_type(ed, EVP_PKEY_ED25519, err), 0);
     assert_null(loaded);
@@ -168,90 +109,88 @@ static void test_tlog_keys_refuse_wrong_types(void **state)
 
 static void test_tlog_keys_refuse_unreadable_files(void **state)
 {
-    keys_fixture_t *f = *state;
     EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *loaded = NULL;
     char err[TLOG_ERR_MAX], path[160];
     FILE *fp;
+    (void)state;
 
-    snprintf(path, sizeof(path), "%s/missing.pem", f->dir);
+    snprintf(path, sizeof(path), "%s/missing.pem", testutil_dir());
     assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "missing.pem: cannot open: No such file or directory");
-    assert_int_equal(tlog_key_load_private(f->dir, EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "not a regular file");
-    assert_int_equal(tlog_key_load_private(write_file(f, "junk.pem", 0600, NULL, "not a key\n"), EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "junk.pem: not an unencrypted PEM private key");
+    testutil_assert_mentions(err, "missing.pem: cannot open: No such file or directory");
+    assert_int_equal(tlog_key_load_private(testutil_dir(), EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "not a regular file");
+    assert_int_equal(tlog_key_load_private(write_file("junk.pem", 0600, NULL, "not a key\n"), EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "junk.pem: not an unencrypted PEM private key");
 
     /* an encrypted key is refused, not prompted for */
-    snprintf(path, sizeof(path), "%s/encrypted.pem", f->dir);
+    snprintf(path, sizeof(path), "%s/encrypted.pem", testutil_dir());
     fp = fopen(path, "w");
     assert_int_equal(PEM_write_PKCS8PrivateKey(fp, ec, EVP_aes_256_cbc(), NULL, 0, NULL, (void *)"secret"), 1);
     fclose(fp);
     chmod(path, 0600);
     assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
-    assert_error_mentions(err, "not an unencrypted PEM private key");
+    testutil_assert_mentions(err, "not an unencrypted PEM private key");
     assert_null(loaded);
     EVP_PKEY_free(ec);
 }
 
-static void test_tlog_keys_public_key_vector(void **state)
+/* Checks that key is the log key of static-ct.json: its SPKI DER and its LogID. */
+static void assert_static_ct_log_key(EVP_PKEY *key)
 {
-    keys_fixture_t *f = *state;
     json_t *v = vectors_load_json("static-ct.json"), *lk = json_object_get(v, "log_key");
     size_t spki_len, log_id_len, der_len;
     uint8_t *spki = vectors_hex(lk, "spki_der_hex", &spki_len), *log_id = vectors_hex(lk, "log_id_hex", &log_id_len), *der;
     uint8_t id[32];
-    EVP_PKEY *key = NULL, *ed = NULL;
-    const char *path = write_file(f, "pub.pem", 0644, NULL, vectors_string(lk, "spki_pem"));
-    char err[TLOG_ERR_MAX], b64[64];
-
-    assert_int_equal(tlog_key_load_public(path, EVP_PKEY_EC, &key, err), 0);
-    assert_int_equal(tlog_key_spki(key, &der, &der_len, err), 0);
-    assert_int_equal(der_len, spki_len);
-    assert_memory_equal(der, spki, spki_len);
-    assert_int_equal(tlog_key_log_id(key, id, err), 0);
-    assert_memory_equal(id, log_id, 32);
-    tlog_base64_encode(id, 32, b64);
-    assert_string_equal(b64, vectors_string(lk, "log_id_base64"));
-    assert_int_equal(tlog_key_load_public(path, EVP_PKEY_ED25519, &ed, err), -1);
-    assert_error_mentions(err, "want Ed25519");
-    assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &ed, err), -1); /* 0644 and not private */
-    assert_null(ed);
-
-    EVP_PKEY_free(key);
-    free(der);
-    free(spki);
-    free(log_id);
-    json_decref(v);
-}
-
-static void test_tlog_keys_log_id_from_private_scalar(void **state)
-{
-    keys_fixture_t *f = *state;
-    json_t *v = vectors_load_json("static-ct.json"), *lk = json_object_get(v, "log_key");
-    size_t scalar_len, spki_len, log_id_len, der_len;
-    uint8_t *scalar = vectors_hex(lk, "ecdsa_p256_private_scalar_hex", &scalar_len);
-    uint8_t *spki = vectors_hex(lk, "spki_der_hex", &spki_len), *log_id = vectors_hex(lk, "log_id_hex", &log_id_len), *der;
-    uint8_t id[32];
-    EVP_PKEY *key = p256_private_key(scalar), *loaded = NULL;
     char err[TLOG_ERR_MAX];
 
     assert_int_equal(tlog_key_spki(key, &der, &der_len, err), 0);
     assert_int_equal(der_len, spki_len);
     assert_memory_equal(der, spki, spki_len);
     assert_int_equal(tlog_key_log_id(key, id, err), 0);
+    assert_int_equal(log_id_len, 32);
     assert_memory_equal(id, log_id, 32);
-    /* and through a PEM file */
-    assert_int_equal(tlog_key_load_private(write_file(f, "log.pem", 0600, key, NULL), EVP_PKEY_EC, &loaded, err), 0);
-    assert_int_equal(tlog_key_log_id(loaded, id, err), 0);
-    assert_memory_equal(id, log_id, 32);
-
-    EVP_PKEY_free(loaded);
-    EVP_PKEY_free(key);
     free(der);
-    free(scalar);
     free(spki);
     free(log_id);
     json_decref(v);
+}
+
+static void test_tlog_keys_public_key_vector(void **state)
+{
+    json_t *v = vectors_load_json("static-ct.json"), *lk = json_object_get(v, "log_key");
+    uint8_t id[32];
+    EVP_PKEY *key = NULL, *ed = NULL;
+    const char *path = write_file("pub.pem", 0644, NULL, vectors_string(lk, "spki_pem"));
+    char err[TLOG_ERR_MAX], b64[64];
+    (void)state;
+
+    assert_int_equal(tlog_key_load_public(path, EVP_PKEY_EC, &key, err), 0);
+    assert_static_ct_log_key(key);
+    assert_int_equal(tlog_key_log_id(key, id, err), 0);
+    tlog_base64_encode(id, 32, b64);
+    assert_string_equal(b64, vectors_string(lk, "log_id_base64"));
+    assert_int_equal(tlog_key_load_public(path, EVP_PKEY_ED25519, &ed, err), -1);
+    testutil_assert_mentions(err, "want Ed25519");
+    assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &ed, err), -1); /* 0644 and not private */
+    assert_null(ed);
+
+    EVP_PKEY_free(key);
+    json_decref(v);
+}
+
+static void test_tlog_keys_log_id_from_private_scalar(void **state)
+{
+    EVP_PKEY *key = testkeys_static_ct_private(), *loaded = NULL;
+    char err[TLOG_ERR_MAX];
+    (void)state;
+
+    assert_static_ct_log_key(key);
+    /* and through a PEM file */
+    assert_int_equal(tlog_key_load_private(write_file("log.pem", 0600, key, NULL), EVP_PKEY_EC, &loaded, err), 0);
+    assert_static_ct_log_key(loaded);
+
+    EVP_PKEY_free(loaded);
+    EVP_PKEY_free(key);
 }
 
 static void test_tlog_keys_ed25519_raw(void **state)
@@ -273,9 +212,9 @@ static void test_tlog_keys_ed25519_raw(void **state)
     assert_int_equal(tlog_key_ed25519_public(public_only, out, err), 0);
     assert_memory_equal(out, pub, 32);
     assert_int_equal(tlog_key_ed25519_seed(public_only, out, err), -1);
-    assert_error_mentions(err, "no private part");
+    testutil_assert_mentions(err, "no private part");
     assert_int_equal(tlog_key_ed25519_seed(ec, out, err), -1);
-    assert_error_mentions(err, "want Ed25519");
+    testutil_assert_mentions(err, "want Ed25519");
     assert_int_equal(tlog_key_ed25519_public(ec, out, err), -1);
 
     EVP_PKEY_free(key);
@@ -312,7 +251,7 @@ static void assert_dsig_verifies_only_as_given(EVP_PKEY *key, const uint8_t *msg
     memcpy(d, ds, ds_len);
     d[ds_len] = 0;
     assert_int_equal(tlog_digitally_signed_verify(key, msg, len, d, ds_len + 1, err), -1);
-    assert_error_mentions(err, "bytes follow");
+    testutil_assert_mentions(err, "bytes follow");
     assert_int_equal(tlog_digitally_signed_verify(key, msg, len, ds, ds_len - 1, err), -1);
     free(m);
     free(d);
@@ -325,7 +264,7 @@ static void test_tlog_keys_dsig_external_sct(void **state)
     uint8_t *cert = vectors_hex(e, "vecCert", &cert_len), *sig = vectors_hex(e, "vecSCTSigEC", &sig_len);
     uint64_t ts = (uint64_t)json_integer_value(json_object_get(e, "vecSCTTimestamp"));
     uint8_t *input = malloc(cert_len + 17);
-    EVP_PKEY *key = pem_public_key(vectors_string(e, "vecECPub"));
+    EVP_PKEY *key = testkeys_pem_public(vectors_string(e, "vecECPub"));
     (void)state;
 
     /* version 0, signature_type 0 (certificate_timestamp), u64 timestamp, u16 entry_type 0 (x509), vec24 cert, vec16 extensions */
@@ -359,7 +298,7 @@ static void test_tlog_keys_dsig_external_sth(void **state)
     uint8_t *root = vectors_hex(e, "vecSTHRoot", &root_len);
     uint8_t built[TLOG_TREE_HEAD_INPUT_SIZE];
     tlog_hash_t root_hash;
-    EVP_PKEY *key = pem_public_key(vectors_string(e, "vecECPub"));
+    EVP_PKEY *key = testkeys_pem_public(vectors_string(e, "vecECPub"));
     (void)state;
 
     memcpy(root_hash.bytes, root, 32);
@@ -381,11 +320,9 @@ static void test_tlog_keys_dsig_static_ct_sct(void **state)
     size_t spki_len, in_len, ds_len;
     uint8_t *spki = vectors_hex(json_object_get(v, "log_key"), "spki_der_hex", &spki_len);
     uint8_t *in = vectors_hex(sct, "signature_input_hex", &in_len), *ds = vectors_hex(sct, "digitally_signed_hex", &ds_len);
-    const uint8_t *p = spki;
-    EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    EVP_PKEY *key = testkeys_spki_public(spki, spki_len);
     (void)state;
 
-    assert_non_null(key);
     assert_dsig_verifies_only_as_given(key, in, in_len, ds, ds_len);
     EVP_PKEY_free(key);
     free(spki);
@@ -396,10 +333,8 @@ static void test_tlog_keys_dsig_static_ct_sct(void **state)
 
 static void test_tlog_keys_dsig_sign_and_verify(void **state)
 {
-    json_t *v = vectors_load_json("static-ct.json");
-    size_t scalar_len, ds_len;
-    uint8_t *scalar = vectors_hex(json_object_get(v, "log_key"), "ecdsa_p256_private_scalar_hex", &scalar_len);
-    EVP_PKEY *key = p256_private_key(scalar), *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    size_t ds_len;
+    EVP_PKEY *key = testkeys_static_ct_private(), *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     uint8_t ds[TLOG_DSIG_P256_MAX], other[TLOG_DSIG_P256_MAX];
     static const uint8_t msg[] = "a message";
     char err[TLOG_ERR_MAX];
@@ -416,36 +351,35 @@ static void test_tlog_keys_dsig_sign_and_verify(void **state)
     assert_int_equal(tlog_digitally_signed_verify(key, msg, sizeof(msg), other, other_len, err), 0);
 
     assert_int_equal(tlog_digitally_signed_sign(key, msg, sizeof(msg), ds, 40, &ds_len, err), -1);
-    assert_error_mentions(err, "40 bytes of room");
+    testutil_assert_mentions(err, "40 bytes of room");
     assert_int_equal(tlog_digitally_signed_sign(ed, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), -1);
-    assert_error_mentions(err, "unsupported key type ED25519");
+    testutil_assert_mentions(err, "unsupported key type ED25519");
     assert_int_equal(tlog_digitally_signed_verify(ed, msg, sizeof(msg), other, other_len, err), -1);
 
     other[0] = 5;
     assert_int_equal(tlog_digitally_signed_verify(key, msg, sizeof(msg), other, other_len, err), -1);
-    assert_error_mentions(err, "hash algorithm 5, want 4");
+    testutil_assert_mentions(err, "hash algorithm 5, want 4");
     other[0] = 4;
     other[1] = 1;
     assert_int_equal(tlog_digitally_signed_verify(key, msg, sizeof(msg), other, other_len, err), -1);
-    assert_error_mentions(err, "signature algorithm 1, the key needs 3");
+    testutil_assert_mentions(err, "signature algorithm 1, the key needs 3");
     assert_int_equal(tlog_digitally_signed_verify(key, msg, sizeof(msg), other, 3, err), -1);
-    assert_error_mentions(err, "shorter than its 4-byte header");
+    testutil_assert_mentions(err, "shorter than its 4-byte header");
 
     EVP_PKEY_free(key);
     EVP_PKEY_free(ed);
-    free(scalar);
-    json_decref(v);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tlog_keys_load_private_keys, keys_setup, keys_teardown),
-        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_private_key_others_can_read, keys_setup, keys_teardown),
-        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_wrong_types, keys_setup, keys_teardown),
-        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_unreadable_files, keys_setup, keys_teardown),
-        cmocka_unit_test_setup_teardown(test_tlog_keys_public_key_vector, keys_setup, keys_teardown),
-        cmocka_unit_test_setup_teardown(test_tlog_keys_log_id_from_private_scalar, keys_setup, keys_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_load_private_keys, testutil_dir_setup, testutil_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_private_key_others_can_read, testutil_dir_setup,
+                                        testutil_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_wrong_types, testutil_dir_setup, testutil_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_refuse_unreadable_files, testutil_dir_setup, testutil_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_public_key_vector, testutil_dir_setup, testutil_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_tlog_keys_log_id_from_private_scalar, testutil_dir_setup, testutil_dir_teardown),
         cmocka_unit_test(test_tlog_keys_ed25519_raw),
         cmocka_unit_test(test_tlog_keys_dsig_external_sct),
         cmocka_unit_test(test_tlog_keys_dsig_external_sth),

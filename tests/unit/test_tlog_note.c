@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
+#include "tests/unit/testkeys.h"
+#include "tests/unit/testutil.h"
 #include "tests/unit/vectors.h"
 #include "tlog/checkpoint.h"
 #include "tlog/dsig.h"
@@ -66,54 +65,6 @@ static tlog_verifier_t *rfc6962_verifier(const char *origin, EVP_PKEY *key)
     return v;
 }
 
-static EVP_PKEY *spki_key(const uint8_t *der, size_t len)
-{
-    const uint8_t *p = der;
-    EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)len);
-    assert_non_null(key);
-    return key;
-}
-
-static EVP_PKEY *pem_public_key(const char *pem)
-{
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    assert_non_null(key);
-    return key;
-}
-
-/* A P-256 private key from its scalar: SEC1 ECPrivateKey DER without the public key, which OpenSSL derives. */
-static EVP_PKEY *p256_private_key(const uint8_t scalar[32])
-{
-    static const uint8_t head[] = {0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20};
-    static const uint8_t tail[] = {0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-    uint8_t der[sizeof(head) + 32 + sizeof(tail)];
-    const uint8_t *p = der;
-    EVP_PKEY *key;
-
-    memcpy(der, head, sizeof(head));
-    memcpy(der + sizeof(head), scalar, 32);
-    memcpy(der + sizeof(head) + 32, tail, sizeof(tail));
-    key = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)sizeof(der));
-    assert_non_null(key);
-    return key;
-}
-
-static EVP_PKEY *static_ct_private_key(void)
-{
-    json_t *v = vectors_load_json("static-ct.json");
-    size_t len;
-    uint8_t *scalar = vectors_hex(json_object_get(v, "log_key"), "ecdsa_p256_private_scalar_hex", &len);
-    EVP_PKEY *key;
-
-    assert_int_equal(len, 32);
-    key = p256_private_key(scalar);
-    free(scalar);
-    json_decref(v);
-    return key;
-}
-
 static tlog_note_t *parse_ok(const char *note, size_t len)
 {
     tlog_note_t *n = NULL;
@@ -156,8 +107,7 @@ static void assert_verify_fails(const char *note, tlog_verifier_t *const *verifi
 {
     char err[TLOG_ERR_MAX] = "";
     assert_int_equal(verify_all(note, strlen(note), verifiers, n, NULL, err), -1);
-    if (strstr(err, needle) == NULL)
-        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+    testutil_assert_mentions(err, needle);
 }
 
 static void assert_parse_fails(const char *note, size_t len, const char *needle)
@@ -437,7 +387,7 @@ static void test_tlog_note_cosignature_sunlight_crosscheck(void **state)
 
     assert_true(json_is_true(json_object_get(v, "verifies")));
     assert_int_equal(tlog_base64_decode(spki_b64, strlen(spki_b64), spki, sizeof(spki), &spki_len), 0);
-    key = spki_key(spki, spki_len);
+    key = testkeys_spki_public(spki, spki_len);
     verifiers[0] = rfc6962_verifier("rome2026h1.example.org", key);
     verifiers[1] = vkey_verifier(vectors_string(v, "witness_vkey"));
     assert_int_equal(tlog_verifier_type(verifiers[1]), TLOG_SIG_COSIGNATURE);
@@ -466,7 +416,7 @@ static void test_tlog_note_rfc6962_vectors(void **state)
             *thi = vectors_hex(ck, "tree_head_signature_input_hex", &thi_len);
     uint8_t *sig = vectors_hex(ck, "note_signature_bytes_hex", &sig_len), *ds = vectors_hex(ck, "digitally_signed_hex", &ds_len);
     uint8_t built[TLOG_TREE_HEAD_INPUT_SIZE], id[32];
-    EVP_PKEY *key = spki_key(spki, spki_len);
+    EVP_PKEY *key = testkeys_spki_public(spki, spki_len);
     tlog_verifier_t *verifier = rfc6962_verifier(origin, key);
     tlog_checkpoint_t cp;
     tlog_note_t *parsed;
@@ -527,10 +477,10 @@ static void test_tlog_note_rfc6962_sign_with_vector_key(void **state)
     json_t *ck = json_object_get(v, "checkpoint");
     const char *origin = vectors_string(ck, "origin");
     char *text = note_text_of(vectors_string(ck, "signed_checkpoint")), *note, err[TLOG_ERR_MAX];
-    EVP_PKEY *key = static_ct_private_key();
+    EVP_PKEY *key = testkeys_static_ct_private();
     size_t spki_len, len;
     uint8_t *spki = vectors_hex(json_object_get(v, "log_key"), "spki_der_hex", &spki_len);
-    EVP_PKEY *public_key = spki_key(spki, spki_len);
+    EVP_PKEY *public_key = testkeys_spki_public(spki, spki_len);
     tlog_signer_t *signers[2] = {NULL, ed25519_signer(nv, origin, TLOG_SIG_ED25519)};
     tlog_verifier_t *verifiers[2] = {rfc6962_verifier(origin, public_key), NULL};
     tlog_note_result_t results[2];
@@ -586,7 +536,7 @@ static void test_tlog_note_rfc6962_sunlight_crosscheck(void **state)
     assert_true(json_is_true(json_object_get(sl, "verifies")));
     assert_int_equal(tlog_base64_decode(spki_b64, strlen(spki_b64), spki, sizeof(spki), &spki_len), 0);
     assert_int_equal(tlog_base64_decode(log_id_b64, strlen(log_id_b64), want, sizeof(want), &n), 0);
-    key = spki_key(spki, spki_len);
+    key = testkeys_spki_public(spki, spki_len);
     assert_int_equal(tlog_key_log_id(key, log_id, err), 0);
     assert_memory_equal(log_id, want, 32);
     verifier = rfc6962_verifier("rome2026h1.example.org", key);
@@ -606,7 +556,7 @@ static void test_tlog_note_rfc6962_sunlight_crosscheck(void **state)
 static void test_tlog_note_external_sunlight_checkpoint(void **state)
 {
     json_t *v = vectors_load_json("external.json"), *e = json_object_get(v, "vectors");
-    EVP_PKEY *key = pem_public_key(vectors_string(e, "sunlightKey"));
+    EVP_PKEY *key = testkeys_pem_public(vectors_string(e, "sunlightKey"));
     tlog_verifier_t *verifier = rfc6962_verifier("rome2026h1.example.org", key);
     (void)state;
 
@@ -619,7 +569,7 @@ static void test_tlog_note_external_sunlight_checkpoint(void **state)
 
 static void test_tlog_note_rfc6962_needs_plain_checkpoint(void **state)
 {
-    EVP_PKEY *key = static_ct_private_key();
+    EVP_PKEY *key = testkeys_static_ct_private();
     tlog_signer_t *signer = NULL;
     char *out = NULL, err[TLOG_ERR_MAX];
     size_t len;
@@ -646,7 +596,7 @@ static void test_tlog_note_rfc6962_refuses_other_keys(void **state)
     json_t *v = vectors_load_json("static-ct.json");
     size_t spki_len;
     uint8_t *spki = vectors_hex(json_object_get(v, "log_key"), "spki_der_hex", &spki_len);
-    EVP_PKEY *public_key = spki_key(spki, spki_len);
+    EVP_PKEY *public_key = testkeys_spki_public(spki, spki_len);
     tlog_verifier_t *verifier = NULL;
     tlog_signer_t *signer = NULL;
     char err[TLOG_ERR_MAX];

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "tests/unit/testutil.h"
 #include "tlog/error.h"
 #include "writer/dedup.h"
 #include "writer/lockdb.h"
@@ -19,41 +20,11 @@
 #define BATCH 10000
 #define BATCHES 5
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/faro-dedup-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
-}
-
-static char *path_in(const char *name)
-{
-    static char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return path;
-}
-
-static void assert_err_has(const char *err, const char *part)
-{
-    if (strstr(err, part) == NULL)
-        fail_msg("error \"%s\" does not say \"%s\"", err, part);
-}
-
 static dedup_t *open_index(const char *name)
 {
     char err[TLOG_ERR_MAX];
     dedup_t *d;
-    if (dedup_open(path_in(name), &d, err) != 0)
+    if (dedup_open(testutil_path(name), &d, err) != 0)
         fail_msg("%s", err);
     return d;
 }
@@ -184,7 +155,7 @@ static void test_writer_dedup_out_of_range_batch_refused(void **state)
     make_key(1, rows[0].key);
     make_key(2, rows[1].key);
     assert_int_equal(dedup_put(d, rows, 2, err), -1);
-    assert_err_has(err, "row 1 is out of range");
+    testutil_assert_mentions(err, "row 1 is out of range");
     assert_miss(d, rows[0].key);
     dedup_close(d);
 }
@@ -252,7 +223,7 @@ static void test_writer_dedup_readers_during_write(void **state)
 
     sqlite3 *h;
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path_in("wal.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(testutil_path("wal.db"), &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO dedup VALUES (?1, 7, 8, x'00')", -1, &st, NULL), SQLITE_OK);
     sqlite3_bind_blob(st, 1, pending, 32, SQLITE_STATIC);
@@ -300,26 +271,26 @@ static void test_writer_dedup_bad_files_refused(void **state)
     dedup_t *d = (dedup_t *)1;
     lockdb_t *lock;
 
-    char *p = path_in("random.db");
+    char *p = testutil_path("random.db");
     write_random(p, 0, 16384, 11);
     assert_int_equal(dedup_open(p, &d, err), -1);
     assert_null(d);
-    assert_err_has(err, "random.db");
-    assert_err_has(err, "not a database");
+    testutil_assert_mentions(err, "random.db");
+    testutil_assert_mentions(err, "not a database");
 
     /* A lock DB is not a dedup index. */
-    assert_int_equal(lockdb_open(path_in("lock.db"), 1, &lock, err), 0);
+    assert_int_equal(lockdb_open(testutil_path("lock.db"), 1, &lock, err), 0);
     lockdb_close(lock);
-    assert_int_equal(dedup_open(path_in("lock.db"), &d, err), -1);
-    assert_err_has(err, "is not a faro dedup index");
+    assert_int_equal(dedup_open(testutil_path("lock.db"), &d, err), -1);
+    testutil_assert_mentions(err, "is not a faro dedup index");
 
     /* Another program's database is left alone. */
     sqlite3 *h;
-    assert_int_equal(sqlite3_open(path_in("foreign.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(testutil_path("foreign.db"), &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "CREATE TABLE dedup (key BLOB PRIMARY KEY)", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
-    assert_int_equal(dedup_open(path_in("foreign.db"), &d, err), -1);
-    assert_err_has(err, "is not a faro dedup index");
+    assert_int_equal(dedup_open(testutil_path("foreign.db"), &d, err), -1);
+    testutil_assert_mentions(err, "is not a faro dedup index");
 }
 
 /* A real index whose pages after the first are overwritten: opens or not, but every lookup fails cleanly. */
@@ -338,11 +309,11 @@ static void test_writer_dedup_corrupt_pages_fail_cleanly(void **state)
     }
     assert_int_equal(dedup_put(d, rows, 2000, err), 0);
     dedup_close(d); /* the last connection checkpoints the WAL into the file */
-    write_random(path_in("corrupt.db"), 4096, 64 * 4096, 12);
+    write_random(testutil_path("corrupt.db"), 4096, 64 * 4096, 12);
 
     int failed = 0;
-    if (dedup_open(path_in("corrupt.db"), &d, err) != 0) {
-        assert_err_has(err, "corrupt.db");
+    if (dedup_open(testutil_path("corrupt.db"), &d, err) != 0) {
+        testutil_assert_mentions(err, "corrupt.db");
     } else {
         dedup_hit_t hit;
         for (uint64_t i = 0; i < 2000; i++) {
@@ -354,7 +325,7 @@ static void test_writer_dedup_corrupt_pages_fail_cleanly(void **state)
         }
         dedup_close(d);
         assert_true(failed > 0);
-        assert_err_has(err, "malformed");
+        testutil_assert_mentions(err, "malformed");
     }
     free(rows);
 }
@@ -370,5 +341,5 @@ int main(void)
         cmocka_unit_test(test_writer_dedup_bad_files_refused),
         cmocka_unit_test(test_writer_dedup_corrupt_pages_fail_cleanly),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

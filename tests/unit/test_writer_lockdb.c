@@ -12,33 +12,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "tests/unit/testutil.h"
 #include "tlog/error.h"
 #include "writer/dedup.h"
 #include "writer/lockdb.h"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/faro-lockdb-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
-}
-
-static char *path_in(const char *name)
-{
-    static char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return path;
-}
 
 static const uint8_t log_a[32] = {0xaa, 1, 2, 3};
 static const uint8_t log_b[32] = {0xbb, 1, 2, 3};
@@ -50,7 +27,7 @@ static lockdb_t *open_new(const char *name)
 {
     char err[TLOG_ERR_MAX];
     lockdb_t *db;
-    if (lockdb_open(path_in(name), 1, &db, err) != 0)
+    if (lockdb_open(testutil_path(name), 1, &db, err) != 0)
         fail_msg("%s", err);
     return db;
 }
@@ -67,12 +44,6 @@ static void assert_stored(lockdb_t *db, const uint8_t *log_id, const char *want)
     free(body);
 }
 
-static void assert_err_has(const char *err, const char *part)
-{
-    if (strstr(err, part) == NULL)
-        fail_msg("error \"%s\" does not say \"%s\"", err, part);
-}
-
 /* Makes an ordinary SQLite database with one table of its own. */
 static void make_foreign_db(const char *path)
 {
@@ -87,11 +58,11 @@ static void test_writer_lockdb_missing_file_refused(void **state)
     (void)state;
     char err[TLOG_ERR_MAX];
     lockdb_t *db = (lockdb_t *)1;
-    char *p = path_in("missing.db");
+    char *p = testutil_path("missing.db");
     assert_int_equal(lockdb_open(p, 0, &db, err), -1);
     assert_null(db);
-    assert_err_has(err, "does not exist");
-    assert_err_has(err, "--create-missing");
+    testutil_assert_mentions(err, "does not exist");
+    testutil_assert_mentions(err, "--create-missing");
     assert_int_equal(access(p, F_OK), -1);
     lockdb_close(NULL);
 }
@@ -112,7 +83,7 @@ static void test_writer_lockdb_create_and_get(void **state)
     lockdb_close(db);
 
     /* Reopened without create: the schema is recognised and the row is there. */
-    assert_int_equal(lockdb_open(path_in("create.db"), 0, &db, err), 0);
+    assert_int_equal(lockdb_open(testutil_path("create.db"), 0, &db, err), 0);
     assert_stored(db, log_a, cp1);
     lockdb_close(db);
 }
@@ -124,7 +95,7 @@ static void test_writer_lockdb_create_twice_fails(void **state)
     lockdb_t *db = open_new("twice.db");
     assert_int_equal(lockdb_create(db, log_a, cp1, strlen(cp1), err), 0);
     assert_int_equal(lockdb_create(db, log_a, cp2, strlen(cp2), err), -1);
-    assert_err_has(err, "already has a checkpoint for log aa010203");
+    testutil_assert_mentions(err, "already has a checkpoint for log aa010203");
     assert_stored(db, log_a, cp1);
     lockdb_close(db);
 }
@@ -154,7 +125,7 @@ static void test_writer_lockdb_replace_stale_conflicts(void **state)
     /* A writer that still believes cp1 is current. */
     err[0] = '\0';
     assert_int_equal(lockdb_replace(db, log_a, cp1, strlen(cp1), cp3, strlen(cp3), err), LOCKDB_CONFLICT);
-    assert_err_has(err, "not the one this writer extended: another writer or a rollback");
+    testutil_assert_mentions(err, "not the one this writer extended: another writer or a rollback");
     assert_stored(db, log_a, cp2);
     /* A prefix of the stored body is not the stored body. */
     assert_int_equal(lockdb_replace(db, log_a, cp2, strlen(cp2) - 1, cp3, strlen(cp3), err), LOCKDB_CONFLICT);
@@ -172,7 +143,7 @@ static void test_writer_lockdb_second_handle_sees_update(void **state)
     (void)state;
     char err[TLOG_ERR_MAX];
     lockdb_t *one = open_new("two.db"), *two;
-    assert_int_equal(lockdb_open(path_in("two.db"), 0, &two, err), 0);
+    assert_int_equal(lockdb_open(testutil_path("two.db"), 0, &two, err), 0);
     assert_int_equal(lockdb_create(one, log_a, cp1, strlen(cp1), err), 0);
     assert_stored(two, log_a, cp1);
     assert_int_equal(lockdb_replace(one, log_a, cp1, strlen(cp1), cp2, strlen(cp2), err), 0);
@@ -192,13 +163,13 @@ static void test_writer_lockdb_foreign_files_refused(void **state)
     dedup_t *d;
 
     /* Another program's database, with or without create: refused and left as it was. */
-    char *p = path_in("foreign.db");
+    char *p = testutil_path("foreign.db");
     make_foreign_db(p);
     assert_int_equal(lockdb_open(p, 0, &db, err), -1);
     assert_null(db);
-    assert_err_has(err, "is not a faro lock database");
+    testutil_assert_mentions(err, "is not a faro lock database");
     assert_int_equal(lockdb_open(p, 1, &db, err), -1);
-    assert_err_has(err, "is not a faro lock database");
+    testutil_assert_mentions(err, "is not a faro lock database");
     sqlite3 *h;
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
@@ -209,36 +180,36 @@ static void test_writer_lockdb_foreign_files_refused(void **state)
     sqlite3_close(h);
 
     /* A faro dedup index is not a lock DB. */
-    assert_int_equal(dedup_open(path_in("dedup.db"), &d, err), 0);
+    assert_int_equal(dedup_open(testutil_path("dedup.db"), &d, err), 0);
     dedup_close(d);
-    assert_int_equal(lockdb_open(path_in("dedup.db"), 0, &db, err), -1);
-    assert_err_has(err, "is not a faro lock database");
+    assert_int_equal(lockdb_open(testutil_path("dedup.db"), 0, &db, err), -1);
+    testutil_assert_mentions(err, "is not a faro lock database");
 
     /* Random bytes. */
-    p = path_in("random.db");
+    p = testutil_path("random.db");
     FILE *f = fopen(p, "wb");
     srand(7);
     for (int i = 0; i < 8192; i++)
         fputc(rand() & 0xff, f);
     fclose(f);
     assert_int_equal(lockdb_open(p, 0, &db, err), -1);
-    assert_err_has(err, "random.db");
-    assert_err_has(err, "not a database");
+    testutil_assert_mentions(err, "random.db");
+    testutil_assert_mentions(err, "not a database");
     assert_int_equal(lockdb_open(p, 1, &db, err), -1);
 
     /* An empty file exists, but holds no lock DB. */
-    p = path_in("empty.db");
+    p = testutil_path("empty.db");
     fclose(fopen(p, "wb"));
     assert_int_equal(lockdb_open(p, 0, &db, err), -1);
-    assert_err_has(err, "--create-missing");
+    testutil_assert_mentions(err, "--create-missing");
 
     /* A lock DB whose schema someone changed. */
     lockdb_close(open_new("altered.db"));
-    assert_int_equal(sqlite3_open(path_in("altered.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_open(testutil_path("altered.db"), &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "CREATE TABLE extra (x INTEGER)", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
-    assert_int_equal(lockdb_open(path_in("altered.db"), 0, &db, err), -1);
-    assert_err_has(err, "schema is not faro's");
+    assert_int_equal(lockdb_open(testutil_path("altered.db"), 0, &db, err), -1);
+    testutil_assert_mentions(err, "schema is not faro's");
 }
 
 static void test_writer_lockdb_witness_sizes(void **state)
@@ -263,14 +234,14 @@ static void test_writer_lockdb_witness_sizes(void **state)
     assert_int_equal(size, 1000);
     assert_int_equal(lockdb_witness_get(db, log_b, "witness.example/w2", &size, err), 0);
     assert_int_equal(lockdb_witness_set(db, log_a, "witness.example/w1", (uint64_t)INT64_MAX + 1, err), -1);
-    assert_err_has(err, "out of range");
+    testutil_assert_mentions(err, "out of range");
     assert_int_equal(lockdb_witness_set(db, log_a, "witness.example/w1", (uint64_t)INT64_MAX, err), 0);
     assert_int_equal(lockdb_witness_get(db, log_a, "witness.example/w1", &size, err), 1);
     assert_true(size == (uint64_t)INT64_MAX);
     lockdb_close(db);
 
     /* Witness sizes survive a reopen, and do not touch checkpoints. */
-    assert_int_equal(lockdb_open(path_in("witness.db"), 0, &db, err), 0);
+    assert_int_equal(lockdb_open(testutil_path("witness.db"), 0, &db, err), 0);
     assert_int_equal(lockdb_witness_get(db, log_b, "witness.example/w1", &size, err), 1);
     assert_int_equal(size, 1000);
     char *body;
@@ -318,7 +289,7 @@ static void test_writer_lockdb_one_handle_per_thread(void **state)
     struct sequencer seq[SEQUENCERS];
     char want[32], path[256];
     lockdb_t *db = open_new("threads.db");
-    snprintf(path, sizeof(path), "%s", path_in("threads.db"));
+    snprintf(path, sizeof(path), "%s", testutil_path("threads.db"));
     for (int i = 0; i < SEQUENCERS; i++) {
         memset(&seq[i], 0, sizeof(seq[i]));
         seq[i].path = path;
@@ -347,5 +318,5 @@ int main(void)
         cmocka_unit_test(test_writer_lockdb_witness_sizes),
         cmocka_unit_test(test_writer_lockdb_one_handle_per_thread),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

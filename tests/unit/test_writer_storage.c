@@ -10,32 +10,16 @@
 #include <cmocka.h>
 
 #include "tests/unit/memtiles.h"
+#include "tests/unit/testutil.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
 #include "writer/storage.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/faro-storage-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
-}
-
 static storage_t *open_storage(const char *name, int create)
 {
     char root[256], state[256], err[TLOG_ERR_MAX];
-    snprintf(root, sizeof(root), "%s/%s/data", dir, name);
-    snprintf(state, sizeof(state), "%s/%s/state", dir, name);
+    snprintf(root, sizeof(root), "%s/%s/data", testutil_dir(), name);
+    snprintf(state, sizeof(state), "%s/%s/state", testutil_dir(), name);
     storage_t *storage = NULL;
     if (storage_open(root, state, create, &storage, err) != 0)
         return NULL;
@@ -46,8 +30,8 @@ static void test_writer_storage_open_requires_existing_root(void **state)
 {
     (void)state;
     char root[256], st[256], err[TLOG_ERR_MAX];
-    snprintf(root, sizeof(root), "%s/absent/data", dir);
-    snprintf(st, sizeof(st), "%s/absent/state", dir);
+    snprintf(root, sizeof(root), "%s/absent/data", testutil_dir());
+    snprintf(st, sizeof(st), "%s/absent/state", testutil_dir());
     storage_t *storage = NULL;
     assert_int_equal(storage_open(root, st, 0, &storage, err), -1);
     assert_non_null(strstr(err, "No such file"));
@@ -116,7 +100,7 @@ static void test_writer_storage_rejects_corrupt_bundle(void **state)
     storage_bundle_free(&bundle);
 
     tlog_hex_encode(root.bytes, 32, hex);
-    snprintf(path, sizeof(path), "%s/corrupt/state/staging/5-%s", dir, hex);
+    snprintf(path, sizeof(path), "%s/corrupt/state/staging/5-%s", testutil_dir(), hex);
     char *data;
     size_t len;
     assert_int_equal(tlog_read_file(path, 1 << 20, &data, &len, err), 0);
@@ -160,5 +144,5 @@ int main(void)
         cmocka_unit_test(test_writer_storage_rejects_corrupt_bundle),
         cmocka_unit_test(test_writer_storage_checkpoint),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }
