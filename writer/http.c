@@ -241,6 +241,10 @@ static void submit_or_reply(http_thread_t *thread, writer_log_t *log, int precer
         writer_log_count_submission(log, precert, WRITER_OUTCOME_UNAVAILABLE);
         respond_unavailable(req, "the log is shutting down");
         break;
+    case WRITER_THROTTLED:
+        writer_log_count_submission(log, precert, WRITER_OUTCOME_UNAVAILABLE);
+        respond_unavailable(req, "too many submissions of long-issued certificates (rate_limit_old_not_before); retry later");
+        break;
     default:
         writer_log_count_submission(log, precert, WRITER_OUTCOME_FAILED);
         faro_log(FARO_LOG_ERROR, writer_log_config(log)->name, "queueing a submission: %s", err);

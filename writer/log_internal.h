@@ -61,9 +61,12 @@ struct writer_log {
     /* Shared with HTTP threads under lock. */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    pool_t *pool;       /* being filled */
-    pool_t *sequencing; /* being sequenced, or NULL */
+    pool_t *pool;                 /* being filled */
+    pool_t *sequencing;           /* being sequenced, or NULL */
+    atomic_ulong rounds_answered; /* rounds whose entries left sequencing for the dedup index; changed under lock */
     int stopping;
+    double old_tokens; /* rate_limit_old_not_before: a token bucket of one second's worth */
+    uint64_t old_refill_ms;
     pthread_t thread;
     int started;
 

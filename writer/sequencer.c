@@ -121,6 +121,29 @@ static pool_entry_t *pool_entry_new(const chain_result_t *chain, const tlog_hash
     return e;
 }
 
+/*
+ * rate_limit_old_not_before "<age>:<rate>": chains whose leaf was issued more
+ * than age ago (backfill, not new issuance) share a bucket of rate per second,
+ * so they cannot crowd out fresh certificates. Called under the log's lock.
+ */
+static int old_certificate_throttled(writer_log_t *log, const chain_result_t *chain)
+{
+    const faro_log_config_t *config = log->config;
+    uint64_t now = writer_log_now_ms();
+    if (config->rate_limit_old_not_before_rate == 0 || chain->not_before < 0 ||
+        (uint64_t)chain->not_before * 1000 + config->rate_limit_old_not_before_age_ms > now)
+        return 0;
+    double rate = (double)config->rate_limit_old_not_before_rate;
+    log->old_tokens += (double)(now - log->old_refill_ms) * rate / 1000.0;
+    if (log->old_tokens > rate)
+        log->old_tokens = rate;
+    log->old_refill_ms = now;
+    if (log->old_tokens < 1.0)
+        return 1;
+    log->old_tokens -= 1.0;
+    return 0;
+}
+
 int writer_log_submit(writer_log_t *log, dedup_t *reader, const chain_result_t *chain, writer_waiter_t *waiter, char **sct,
                       size_t *sct_len, char *err)
 {
@@ -130,7 +153,17 @@ int writer_log_submit(writer_log_t *log, dedup_t *reader, const chain_result_t *
 
     chain_result_entry(chain, 0, 0, &entry);
     tlog_ct_dedup_key(&entry, &key);
+    pool_entry_t *fresh = NULL;
+retry:;
+    /*
+     * A round that ends between this lookup and the lock below moves its
+     * entries from sequencing into the dedup index after the lookup looked:
+     * then look again, or a duplicate would become a second entry.
+     */
+    unsigned long rounds = atomic_load(&log->rounds_answered);
     int found = dedup_lookup(reader, key.bytes, &hit, err);
+    if (found != 0)
+        free(fresh);
     if (found < 0)
         return WRITER_ERROR;
     if (found) {
@@ -140,12 +173,17 @@ int writer_log_submit(writer_log_t *log, dedup_t *reader, const chain_result_t *
         return WRITER_DUPLICATE;
     }
 
-    pool_entry_t *fresh = pool_entry_new(chain, &key);
+    if (fresh == NULL)
+        fresh = pool_entry_new(chain, &key);
     int ret = WRITER_QUEUED;
     pthread_mutex_lock(&log->lock);
     pool_entry_t *existing = pool_find(log->pool, &key);
     if (existing == NULL && log->sequencing != NULL)
         existing = pool_find(log->sequencing, &key);
+    if (existing == NULL && atomic_load(&log->rounds_answered) != rounds) {
+        pthread_mutex_unlock(&log->lock);
+        goto retry;
+    }
     if (log->stopping) {
         ret = WRITER_STOPPING;
     } else if (existing != NULL) {
@@ -154,6 +192,8 @@ int writer_log_submit(writer_log_t *log, dedup_t *reader, const chain_result_t *
         atomic_fetch_add(&log->metrics.dedup_hits, 1);
     } else if (log->pool->count >= log->config->pool_size) {
         ret = WRITER_POOL_FULL;
+    } else if (old_certificate_throttled(log, chain)) {
+        ret = WRITER_THROTTLED;
     } else {
         waiter->next = NULL;
         fresh->waiters = waiter;
@@ -424,6 +464,7 @@ static void round_run(writer_log_t *log)
         round_sign_scts(log, r.batch);
         pthread_mutex_lock(&log->lock);
         log->sequencing = NULL;
+        atomic_fetch_add(&log->rounds_answered, 1);
         pthread_mutex_unlock(&log->lock);
         answer_all(r.batch, 200, NULL);
         observe_round(log, monotonic_ms() - started, r.batch->count);
