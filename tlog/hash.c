@@ -14,18 +14,29 @@
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_key; /* frees a thread's context when the thread exits */
 static __thread EVP_MD_CTX *thread_ctx;
+
+static void sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+    thread_ctx = NULL;
+}
 
 static void sha256_fetch(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (pthread_key_create(&sha256_key, sha256_ctx_free) != 0)
+        abort();
 }
 
 static EVP_MD_CTX *sha256_begin(void)
 {
     pthread_once(&sha256_once, sha256_fetch);
-    if (thread_ctx == NULL)
+    if (thread_ctx == NULL) {
         thread_ctx = EVP_MD_CTX_new();
+        pthread_setspecific(sha256_key, thread_ctx);
+    }
     if (sha256_md == NULL || thread_ctx == NULL || !EVP_DigestInit_ex(thread_ctx, sha256_md, NULL))
         abort(); /* out of memory or a broken libcrypto: nothing sensible to do */
     return thread_ctx;
