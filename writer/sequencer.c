@@ -296,7 +296,7 @@ typedef struct round {
     pool_t *batch;
     uint64_t timestamp;
     uint64_t old_size;
-    size_t old_data_len;
+    tlog_buf_t saved_data_tile; /* the round may complete the tile and reuse the buffer for the next */
     tlog_edge_t *saved_edge;
     storage_bundle_t bundle;
     uint8_t (*new_issuers)[32];
@@ -342,7 +342,8 @@ static void round_build(writer_log_t *log, round_t *r)
 static void round_rollback(writer_log_t *log, round_t *r)
 {
     memcpy(log->edge, r->saved_edge, sizeof(*log->edge));
-    log->data_tile.len = r->old_data_len;
+    log->data_tile.len = 0;
+    tlog_buf_append(&log->data_tile, r->saved_data_tile.data, r->saved_data_tile.len);
     /* Issuers this round introduced are not published: forget them. */
     fingerprint_set_t *known = log->issuers_known, rebuilt = {NULL, NULL, 0, 0};
     for (size_t i = 0; i < known->cap; i++) {
@@ -401,7 +402,7 @@ static void round_run(writer_log_t *log)
     const faro_log_config_t *config = log->config;
     uint64_t started = monotonic_ms();
     char err[TLOG_ERR_MAX];
-    round_t r = {.old_size = log->edge->range.size, .old_data_len = log->data_tile.len};
+    round_t r = {.old_size = log->edge->range.size, .saved_data_tile = TLOG_BUF_INIT};
 
     pthread_mutex_lock(&log->lock);
     int idle = log->pool->count == 0;
@@ -421,6 +422,7 @@ static void round_run(writer_log_t *log)
     r.timestamp = now > log->checkpoint_ms ? now : log->checkpoint_ms + 1;
     r.saved_edge = malloc(sizeof(*r.saved_edge));
     memcpy(r.saved_edge, log->edge, sizeof(*log->edge));
+    tlog_buf_append(&r.saved_data_tile, log->data_tile.data, log->data_tile.len);
     r.new_issuers = malloc((r.batch->count * CHAIN_MAX_CERTS + 1) * 32);
     storage_bundle_init(&r.bundle);
     round_build(log, &r);
@@ -473,6 +475,7 @@ done:
     if (!idle)
         pool_free(r.batch);
     storage_bundle_free(&r.bundle);
+    tlog_buf_free(&r.saved_data_tile);
     free(r.saved_edge);
     free(r.new_issuers);
 }

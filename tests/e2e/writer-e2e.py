@@ -42,6 +42,8 @@ CERTS, PRECERTS = 600, 100  # the first round of submissions
 SHUTDOWN_CERTS = 100  # submitted while the writer stops
 RESTART_CERTS = 100  # submitted after the restart
 DUPLICATES = 50
+FAILED_ROUND_CERTS = 320  # brought up to a data-tile boundary, then refused by failing rounds, then accepted
+TILE_WIDTH = 256
 
 
 def submit_many(writer, log_, submissions, threads=THREADS):
@@ -114,7 +116,8 @@ def read_pem_der(path):
 def test(args, workdir):
     pki = os.path.join(workdir, "pki")
     os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(CERTS + SHUTDOWN_CERTS + RESTART_CERTS), str(PRECERTS)], check=True)
+    subprocess.run([args["mkchains"], pki, str(CERTS + SHUTDOWN_CERTS + RESTART_CERTS + FAILED_ROUND_CERTS),
+                    str(PRECERTS)], check=True)
     roots = os.path.join(pki, "root.pem")
     with open(os.path.join(pki, "chains.jsonl")) as f:
         chains = [json.loads(line) for line in f]
@@ -124,7 +127,8 @@ def test(args, workdir):
     first = certs[:CERTS] + precerts
     random.shuffle(first)
     shutdown_batch = certs[CERTS:CERTS + SHUTDOWN_CERTS]
-    restart_batch = certs[CERTS + SHUTDOWN_CERTS:]
+    restart_batch = certs[CERTS + SHUTDOWN_CERTS:CERTS + SHUTDOWN_CERTS + RESTART_CERTS]
+    failed_round_batch = certs[CERTS + SHUTDOWN_CERTS + RESTART_CERTS:]
 
     main_log = Log(workdir, "testlog", args["keygen"], sequence_interval="50ms")
     filtered = Log(workdir, "filtered", args["keygen"], sequence_interval="200ms",
@@ -354,10 +358,12 @@ def test(args, workdir):
         records["testlog"].append(sct_record(sub, body))
     check(sorted(indices) == list(range(size, size + len(restart_batch))),
           "after the restart, %d new chains did not get indices %d.." % (len(restart_batch), size))
+    log("restart: same trees, resubmissions get their SCTs, %d new entries at %d..%d" %
+        (len(restart_batch), size, main_log.checkpoint()[0] - 1))
+
+    failed_rounds(writer, workdir, main_log, failed_round_batch, records["testlog"])
     writer.stop()
     final_size = main_log.checkpoint()[0]
-    log("restart: same trees, resubmissions get their SCTs, %d new entries at %d..%d" %
-        (len(restart_batch), size, final_size - 1))
 
     # Refused starts.
     fresh_dir = os.path.join(workdir, "fresh")
@@ -391,6 +397,38 @@ def test(args, workdir):
     for l in logs:
         log(run_ctcheck(args["ctcheck"], l, roots, records[l.name], workdir))
     ctcheck_rejects_corruption(args["ctcheck"], main_log, filtered, roots, records["testlog"], workdir)
+
+
+def failed_rounds(writer, workdir, log_, batch, records):
+    """
+    Rounds that fail before their commit (the staging folder is replaced by a
+    file) answer 503 with Retry-After and change nothing, even when they had
+    completed a data tile in memory; once staging works again the same chains
+    are logged, and ctcheck later verifies every tile.
+    """
+    size = settled_size(log_)
+    below = (TILE_WIDTH - size % TILE_WIDTH - 5) % TILE_WIDTH
+    for sub, status, headers, body in submit_many(writer, log_, batch[:below]):
+        records.append(sct_record(sub, body)) if status == 200 else check(False, "filling up to a tile boundary: %d" % status)
+    size = settled_size(log_)
+    check(size % TILE_WIDTH == TILE_WIDTH - 5, "the tree is at %d, not 5 below a tile boundary" % size)
+    crossing = batch[below:below + 64]
+    staging = os.path.join(workdir, "state", log_.name, "staging")
+    shutil.rmtree(staging)
+    open(staging, "w").close()
+    for sub, status, headers, body in submit_many(writer, log_, crossing):
+        check(status == 503 and "retry-after" in headers and b"nothing was logged" in body,
+              "a submission in a failing round: %d %r" % (status, body[:200]))
+    check(settled_size(log_) == size, "failed rounds changed the tree")
+    os.remove(staging)
+    os.mkdir(staging)
+    indices = []
+    for sub, status, headers, body in submit_many(writer, log_, crossing):
+        indices.append(check_sct(log_, sub, status, headers, body))
+        records.append(sct_record(sub, body))
+    check(sorted(indices) == list(range(size, size + len(crossing))), "after failed rounds, indices are not %d.." % size)
+    log("failed rounds across a data-tile boundary at %d: %d x 503, tree unchanged; then logged at %d..%d" %
+        (size + 5, len(crossing), size, size + len(crossing) - 1))
 
 
 def flip(path, offset):
