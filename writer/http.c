@@ -424,6 +424,7 @@ int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t n
 
     http->nthreads = threads;
     http->threads = calloc(threads, sizeof(http_thread_t));
+    /* Everything that can fail happens before the first thread starts. */
     for (unsigned t = 0; t < threads; t++) {
         http_thread_t *thread = &http->threads[t];
         thread->http = http;
@@ -431,9 +432,10 @@ int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t n
         thread->readers = calloc(nlogs, sizeof(dedup_t *));
         for (size_t i = 0; i < nlogs; i++)
             if (writer_log_open_reader(logs[i], &thread->readers[i], err) != 0)
-                return -1;
-        pthread_create(&thread->tid, NULL, thread_main, thread);
+                return -1; /* the caller stops the process: nothing is serving yet */
     }
+    for (unsigned t = 0; t < threads; t++)
+        pthread_create(&http->threads[t].tid, NULL, thread_main, &http->threads[t]);
     faro_log(FARO_LOG_INFO, "faro-writer", "listening on %s with %u threads", config->writer.listen, threads);
     *out = http;
     return 0;
