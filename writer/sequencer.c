@@ -252,12 +252,28 @@ static void fingerprint_add(fingerprint_set_t *set, const uint8_t *fp)
     set->count++;
 }
 
+/* Adds every fingerprint of src to dst. */
+static void fingerprint_merge(fingerprint_set_t *dst, const fingerprint_set_t *src)
+{
+    for (size_t i = 0; i < src->cap; i++)
+        if (src->used[i])
+            fingerprint_add(dst, src->keys[i]);
+}
+
+static void fingerprint_set_clear(fingerprint_set_t *set)
+{
+    free(set->keys);
+    free(set->used);
+    set->keys = NULL;
+    set->used = NULL;
+    set->count = set->cap = 0;
+}
+
 static void fingerprint_set_free(fingerprint_set_t *set)
 {
     if (set == NULL)
         return;
-    free(set->keys);
-    free(set->used);
+    fingerprint_set_clear(set);
     free(set);
 }
 
@@ -291,25 +307,27 @@ static void answer_all(pool_t *batch, int status, const char *reason)
     }
 }
 
-/* Round bookkeeping that must be undone if the round fails before it commits. */
+/*
+ * One round. An idle round (empty pool) only re-signs the checkpoint: it has
+ * no snapshot, no bundle and nothing to roll back.
+ */
 typedef struct round {
     pool_t *batch;
     uint64_t timestamp;
-    uint64_t old_size;
-    tlog_buf_t saved_data_tile; /* the round may complete the tile and reuse the buffer for the next */
-    tlog_edge_t *saved_edge;
+    tlog_edge_t *saved_edge;    /* the edge before the round, to roll back to; NULL when idle */
+    tlog_buf_t saved_data_tile; /* likewise: a round that completes the tile reuses the buffer for the next */
+    fingerprint_set_t issuers;  /* issuers this round publishes; known to the log only once it commits */
     storage_bundle_t bundle;
-    uint8_t (*new_issuers)[32];
-    size_t new_issuers_count;
 } round_t;
 
 /* Step 2: everything in memory. */
 static void round_build(writer_log_t *log, round_t *r)
 {
-    fingerprint_set_t *known = log->issuers_known;
+    const fingerprint_set_t *known = log->issuers_known;
+    uint64_t first = log->edge->range.size;
     for (size_t i = 0; i < r->batch->count; i++) {
         pool_entry_t *e = r->batch->entries[i];
-        uint64_t index = r->old_size + i;
+        uint64_t index = first + i;
         tlog_hash_t leaf;
         e->entry.leaf_index = index;
         e->entry.timestamp = r->timestamp;
@@ -323,10 +341,9 @@ static void round_build(writer_log_t *log, round_t *r)
         for (size_t j = 0; j < e->issuers_count; j++) {
             const uint8_t *fp = e->entry.chain_fingerprints + 32 * j;
             size_t slot;
-            if (fingerprint_find(known, fp, &slot))
+            if (fingerprint_find(known, fp, &slot) || fingerprint_find(&r->issuers, fp, &slot))
                 continue;
-            fingerprint_add(known, fp);
-            memcpy(r->new_issuers[r->new_issuers_count++], fp, 32);
+            fingerprint_add(&r->issuers, fp);
             char path[16 + 2 * 32];
             memcpy(path, "issuer/", 7);
             tlog_hex_encode(fp, 32, path + 7);
@@ -341,21 +358,11 @@ static void round_build(writer_log_t *log, round_t *r)
 
 static void round_rollback(writer_log_t *log, round_t *r)
 {
+    if (r->saved_edge == NULL)
+        return;
     memcpy(log->edge, r->saved_edge, sizeof(*log->edge));
     log->data_tile.len = 0;
     tlog_buf_append(&log->data_tile, r->saved_data_tile.data, r->saved_data_tile.len);
-    /* Issuers this round introduced are not published: forget them. */
-    fingerprint_set_t *known = log->issuers_known, rebuilt = {NULL, NULL, 0, 0};
-    for (size_t i = 0; i < known->cap; i++) {
-        int dropped = 0;
-        for (size_t j = 0; known->used[i] && j < r->new_issuers_count; j++)
-            dropped |= memcmp(known->keys[i], r->new_issuers[j], 32) == 0;
-        if (known->used[i] && !dropped)
-            fingerprint_add(&rebuilt, known->keys[i]);
-    }
-    free(known->keys);
-    free(known->used);
-    *known = rebuilt;
 }
 
 /* Step 6: one SCT per entry, recorded in the dedup index before anyone can miss the pool. */
@@ -402,7 +409,7 @@ static void round_run(writer_log_t *log)
     const faro_log_config_t *config = log->config;
     uint64_t started = monotonic_ms();
     char err[TLOG_ERR_MAX];
-    round_t r = {.old_size = log->edge->range.size, .saved_data_tile = TLOG_BUF_INIT};
+    round_t r = {.saved_edge = NULL};
 
     pthread_mutex_lock(&log->lock);
     int idle = log->pool->count == 0;
@@ -420,12 +427,15 @@ static void round_run(writer_log_t *log)
 
     uint64_t now = writer_log_now_ms();
     r.timestamp = now > log->checkpoint_ms ? now : log->checkpoint_ms + 1;
-    r.saved_edge = malloc(sizeof(*r.saved_edge));
-    memcpy(r.saved_edge, log->edge, sizeof(*log->edge));
-    tlog_buf_append(&r.saved_data_tile, log->data_tile.data, log->data_tile.len);
-    r.new_issuers = malloc((r.batch->count * CHAIN_MAX_CERTS + 1) * 32);
-    storage_bundle_init(&r.bundle);
-    round_build(log, &r);
+    if (!idle) {
+        r.saved_edge = malloc(sizeof(*r.saved_edge));
+        if (r.saved_edge == NULL)
+            abort();
+        memcpy(r.saved_edge, log->edge, sizeof(*log->edge));
+        tlog_buf_append(&r.saved_data_tile, log->data_tile.data, log->data_tile.len);
+        storage_bundle_init(&r.bundle);
+        round_build(log, &r);
+    }
 
     tlog_hash_t root;
     tlog_range_root(&log->edge->range, &root);
@@ -459,6 +469,7 @@ static void round_run(writer_log_t *log)
     log->published_ms = monotonic_ms();
     atomic_store(&log->metrics.tree_size, size);
     atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
+    fingerprint_merge(log->issuers_known, &r.issuers);
     if (!idle && storage_bundle_drop(log->storage, size, &root, err) != 0)
         faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
 
@@ -476,8 +487,8 @@ done:
         pool_free(r.batch);
     storage_bundle_free(&r.bundle);
     tlog_buf_free(&r.saved_data_tile);
+    fingerprint_set_clear(&r.issuers);
     free(r.saved_edge);
-    free(r.new_issuers);
 }
 
 void *sequencer_main(void *arg)
