@@ -40,6 +40,7 @@
 #include "tlog/error.h"
 #include "tlog/hash.h"
 #include "writer/chain.h"
+#include "writer/chain_paths.h"
 
 #define CHAIN_MAX_DER 0xffffff /* a vec24 */
 #define CHAIN_OID_MAX 100      /* characters of a dotted OID in a policy */
@@ -54,6 +55,7 @@ struct chain_roots {
     X509_STORE *store;
     chain_root_t *roots;
     size_t count, cap;
+    chain_paths_t *paths; /* issuer paths verified against these roots */
 };
 
 /* Parses one DER certificate, refusing trailing bytes. */
@@ -89,8 +91,8 @@ static int chain_internal(char *err, const char *what)
 int chain_roots_new(chain_roots_t **out, char *err)
 {
     chain_roots_t *roots = calloc(1, sizeof(*roots));
-    if (roots == NULL || (roots->store = X509_STORE_new()) == NULL) {
-        free(roots);
+    if (roots == NULL || (roots->store = X509_STORE_new()) == NULL || (roots->paths = chain_paths_new()) == NULL) {
+        chain_roots_free(roots);
         return tlog_errorf(err, "roots: out of memory");
     }
     *out = roots;
@@ -107,6 +109,7 @@ void chain_roots_free(chain_roots_t *roots)
     }
     free(roots->roots);
     X509_STORE_free(roots->store);
+    chain_paths_free(roots->paths);
     free(roots);
 }
 
@@ -463,21 +466,18 @@ static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
-/* Verifies certs[0..n) to a root; *path gets the verified path, root last. */
-static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n, STACK_OF(X509) * *path, char *err)
+/*
+ * X509_verify_cert of leaf with store's anchors and untrusted (may be NULL):
+ * no time checks, partial chains, the untrusted certificates tried before the
+ * store, the poison allowed. *built gets the path OpenSSL built, leaf first.
+ */
+static int chain_verify_with(X509_STORE *store, X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * *built, char *err)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509) *untrusted = sk_X509_new_null();
     X509_VERIFY_PARAM *param;
     int ret = CHAIN_INTERNAL, verr;
-    size_t len;
 
-    for (size_t i = 1; untrusted != NULL && i < n; i++)
-        if (!sk_X509_push(untrusted, certs[i])) {
-            sk_X509_free(untrusted);
-            untrusted = NULL;
-        }
-    if (ctx == NULL || untrusted == NULL || X509_STORE_CTX_init(ctx, roots->store, certs[0], untrusted) != 1) {
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         chain_internal(err, "cannot set up verification");
         goto done;
     }
@@ -496,13 +496,37 @@ static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n
         ret = CHAIN_REJECTED;
         goto done;
     }
-    if ((*path = X509_STORE_CTX_get1_chain(ctx)) == NULL) {
+    if ((*built = X509_STORE_CTX_get1_chain(ctx)) == NULL)
         chain_internal(err, "out of memory");
-        goto done;
-    }
+    else
+        ret = CHAIN_OK;
+
+done:
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    return ret;
+}
+
+/* Verifies certs[0..n) to a root; *path gets the verified path, root last. */
+static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n, STACK_OF(X509) * *path, char *err)
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    int ret;
+    size_t len;
+
+    for (size_t i = 1; untrusted != NULL && i < n; i++)
+        if (!sk_X509_push(untrusted, certs[i])) {
+            sk_X509_free(untrusted);
+            untrusted = NULL;
+        }
+    if (untrusted == NULL)
+        return chain_internal(err, "out of memory");
+    ret = chain_verify_with(roots->store, certs[0], untrusted, path, err);
+    sk_X509_free(untrusted);
+    if (ret != CHAIN_OK)
+        return ret;
     /* RFC 6962 §3.1: the path is the submitted chain, in order, with the root appended if it was left out. */
     len = (size_t)sk_X509_num(*path);
-    ret = CHAIN_OK;
     for (size_t i = 0; ret == CHAIN_OK && i < n; i++)
         if (i >= len || X509_cmp(sk_X509_value(*path, (int)i), certs[i]) != 0)
             ret = tlog_errorf(err, "chain: chain[%zu] is not on the path to a root (submit the path in order, leaf first)", i);
@@ -513,11 +537,53 @@ static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n
         sk_X509_pop_free(*path, X509_free);
         *path = NULL;
     }
+    return ret;
+}
 
-done:
-    ERR_clear_error();
-    sk_X509_free(untrusted);
-    X509_STORE_CTX_free(ctx);
+/*
+ * Whether a verified path may stand in for verifying chain[1..] again: what
+ * X509_verify_cert checks of chain[0] against certificates above chain[1]
+ * is their name constraints and RFC 3779 resources, so a path is kept only
+ * without any above chain[1] (nor RFC 3779 resources in chain[1], whose
+ * inheritance rules span the whole path). Everything else about the path
+ * does not depend on chain[0] and was verified with it in full.
+ */
+static int chain_path_reusable(STACK_OF(X509) * path)
+{
+    for (int i = 1; i < sk_X509_num(path); i++) {
+        X509 *x = sk_X509_value(path, i);
+        if ((i >= 2 && X509_get_ext_by_NID(x, NID_name_constraints, -1) >= 0) ||
+            X509_get_ext_by_NID(x, NID_sbgp_ipAddrBlock, -1) >= 0 || X509_get_ext_by_NID(x, NID_sbgp_autonomousSysNum, -1) >= 0)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Verifies leaf against a known path: X509_verify_cert of leaf with
+ * chain[1] as the only anchor (its signature on leaf, its name constraints,
+ * the leaf's own checks), then the known path above it. *path as in
+ * chain_verify.
+ */
+static int chain_verify_known(const chain_path_t *known, X509 *leaf, STACK_OF(X509) * *path, char *err)
+{
+    X509 *issuer = sk_X509_value(known->above, 0);
+    int ret = chain_verify_with(known->anchor, leaf, NULL, path, err);
+    if (ret != CHAIN_OK)
+        return ret;
+    if (sk_X509_num(*path) != 2 || X509_cmp(sk_X509_value(*path, 1), issuer) != 0)
+        ret = tlog_errorf(err, "chain: chain[1] is not on the path to a root (submit the path in order, leaf first)");
+    for (int i = 1; ret == CHAIN_OK && i < sk_X509_num(known->above); i++) {
+        X509 *x = sk_X509_value(known->above, i);
+        if (!X509_up_ref(x) || !sk_X509_push(*path, x)) {
+            X509_free(x);
+            ret = chain_internal(err, "out of memory");
+        }
+    }
+    if (ret != CHAIN_OK) {
+        sk_X509_pop_free(*path, X509_free);
+        *path = NULL;
+    }
     return ret;
 }
 
@@ -656,6 +722,8 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
 {
     X509 *certs[CHAIN_MAX_CERTS] = {NULL};
     STACK_OF(X509) *path = NULL;
+    const chain_path_t *known = NULL;
+    uint8_t key[32];
     int ret = CHAIN_REJECTED;
 
     memset(out, 0, sizeof(*out));
@@ -669,15 +737,25 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
         tlog_errorf(err, "chain: %zu certificates, at most %d are accepted", n, CHAIN_MAX_CERTS);
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
+    /* A submitted chain[1..] verified before (a key that counts the roots, which only grow) need not be parsed again. */
+    if (n >= 2) {
+        chain_paths_key(roots->count, ders + 1, lens + 1, n - 1, key);
+        known = chain_paths_find(roots->paths, key);
+    }
+    for (size_t i = 0; i < (known != NULL ? 1 : n); i++)
         if ((certs[i] = chain_parse_der(ders[i], lens[i])) == NULL) {
             tlog_errorf(err, "chain[%zu]: not a DER X.509 certificate", i);
             goto done;
         }
     if ((ret = chain_check_poison(certs[0], precert, err)) != CHAIN_OK ||
-        (ret = chain_check_filters(policy, certs[0], now, out, err)) != CHAIN_OK ||
-        (ret = chain_verify(roots, certs, n, &path, err)) != CHAIN_OK ||
-        (ret = chain_issuers(roots, path, ders, lens, n, out, err)) != CHAIN_OK)
+        (ret = chain_check_filters(policy, certs[0], now, out, err)) != CHAIN_OK)
+        goto done;
+    if (known != NULL) {
+        ret = chain_verify_known(known, certs[0], &path, err);
+    } else if ((ret = chain_verify(roots, certs, n, &path, err)) == CHAIN_OK && n >= 2 && chain_path_reusable(path)) {
+        chain_paths_add(roots->paths, key, path);
+    }
+    if (ret != CHAIN_OK || (ret = chain_issuers(roots, path, ders, lens, n, out, err)) != CHAIN_OK)
         goto done;
     out->is_precert = precert;
     if (precert) {

@@ -203,6 +203,92 @@ static void test_writer_chain_rejects_bad_paths(void **state)
     testpki_free(other_root);
 }
 
+/*
+ * A chain[1..] verified once is not verified again (writer/chain_paths.c),
+ * yet every answer is the one full verification gives: the leaf's own
+ * signature and chain[1]'s name constraints are still checked, constraints
+ * above chain[1] keep the path from being reused, and adding a root starts
+ * over.
+ */
+static void test_writer_chain_reuses_verified_paths(void **state)
+{
+    pki_t *pki = *state;
+    chain_result_t r;
+    char err[TLOG_ERR_MAX];
+
+    /* Same intermediate name, another key: a leaf it signs must fail against the known path. */
+    testpki_cert_t *impostor = testpki_intermediate("faro test intermediate", pki->root);
+    testpki_cert_t *forged = testpki_issue(&(testpki_opts_t){.cn = "forged.example", .no_aki = 1}, impostor);
+    testpki_cert_t *first = testpki_leaf("first.example", pki->inter), *second = testpki_leaf("second.example", pki->inter);
+    for (int round = 0; round < 2; round++) {
+        testpki_cert_t *chains[][2] = {{first, pki->inter}, {second, pki->inter}};
+        for (size_t i = 0; i < 2; i++) {
+            assert_int_equal(validate(pki->roots, &no_filters, 0, chains[i], 2, &r, err), CHAIN_OK);
+            assert_int_equal(r.chain_count, 2);
+            assert_fingerprint(&r, 0, pki->inter);
+            assert_fingerprint(&r, 1, pki->root);
+            chain_result_free(&r);
+        }
+        testpki_cert_t *bad[] = {forged, pki->inter};
+        expect_rejected(pki->roots, &no_filters, 0, bad, 2, "signature failure (at depth 0)");
+    }
+
+    /* Name constraints (permitted dNSName allowed.example) on the root, then on chain[1]. */
+    static const uint8_t permitted[] = {0x30, 0x15, 0xa0, 0x13, 0x30, 0x11, 0x82, 0x0f, 'a', 'l', 'l', 'o',
+                                        'w',  'e',  'd',  '.',  'e',  'x',  'a',  'm',  'p', 'l', 'e'};
+    const testpki_ext_t nc = {.oid = "2.5.29.30", .critical = 1, .value = permitted, .value_len = sizeof(permitted)};
+    testpki_cert_t *nc_root =
+        testpki_issue(&(testpki_opts_t){.cn = "constrained root", .ca = 1, .exts = &nc, .ext_count = 1}, NULL);
+    testpki_cert_t *nc_root_inter = testpki_intermediate("under a constrained root", nc_root);
+    testpki_cert_t *nc_inter =
+        testpki_issue(&(testpki_opts_t){.cn = "constrained intermediate", .ca = 1, .exts = &nc, .ext_count = 1}, pki->root);
+    chain_roots_t *roots;
+    assert_int_equal(chain_roots_new(&roots, err), 0);
+    assert_int_equal(chain_roots_add_der(roots, nc_root->der, nc_root->der_len, err), 0);
+    assert_int_equal(chain_roots_add_der(roots, pki->root->der, pki->root->der_len, err), 0);
+    testpki_cert_t *issuers[] = {nc_root_inter, nc_inter};
+    for (size_t i = 0; i < 2; i++) {
+        testpki_cert_t *inside = testpki_leaf("www.allowed.example", issuers[i]);
+        testpki_cert_t *outside = testpki_leaf("www.elsewhere.example", issuers[i]);
+        testpki_cert_t *ok[] = {inside, issuers[i]}, *violating[] = {outside, issuers[i]};
+        for (int round = 0; round < 2; round++) {
+            expect_ok(roots, &no_filters, 0, ok, 2);
+            expect_rejected(roots, &no_filters, 0, violating, 2, "permitted subtree violation (at depth 0)");
+        }
+        testpki_free(inside);
+        testpki_free(outside);
+    }
+
+    /* Adding a root starts over: the answer is that of roots that never saw the chain. */
+    testpki_cert_t *chain[] = {first, pki->inter};
+    chain_roots_t *fresh;
+    chain_result_t want;
+    chain_roots_free(roots);
+    assert_int_equal(chain_roots_new(&roots, err), 0);
+    assert_int_equal(chain_roots_new(&fresh, err), 0);
+    assert_int_equal(chain_roots_add_der(roots, pki->root->der, pki->root->der_len, err), 0);
+    expect_ok(roots, &no_filters, 0, chain, 2);
+    assert_int_equal(chain_roots_add_der(roots, pki->inter->der, pki->inter->der_len, err), 0);
+    assert_int_equal(chain_roots_add_der(fresh, pki->inter->der, pki->inter->der_len, err), 0);
+    assert_int_equal(chain_roots_add_der(fresh, pki->root->der, pki->root->der_len, err), 0);
+    assert_int_equal(validate(roots, &no_filters, 0, chain, 2, &r, err), CHAIN_OK);
+    assert_int_equal(validate(fresh, &no_filters, 0, chain, 2, &want, err), CHAIN_OK);
+    assert_int_equal(r.chain_count, want.chain_count);
+    assert_memory_equal(r.fingerprints, want.fingerprints, 32 * want.chain_count);
+    chain_result_free(&r);
+    chain_result_free(&want);
+    chain_roots_free(fresh);
+
+    chain_roots_free(roots);
+    testpki_free(nc_inter);
+    testpki_free(nc_root_inter);
+    testpki_free(nc_root);
+    testpki_free(first);
+    testpki_free(second);
+    testpki_free(forged);
+    testpki_free(impostor);
+}
+
 static void test_writer_chain_follows_the_submitted_path(void **state)
 {
     pki_t *pki = *state;
@@ -807,6 +893,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_chain_accepts_paths_with_and_without_root),
         cmocka_unit_test(test_writer_chain_rejects_bad_paths),
+        cmocka_unit_test(test_writer_chain_reuses_verified_paths),
         cmocka_unit_test(test_writer_chain_follows_the_submitted_path),
         cmocka_unit_test(test_writer_chain_precertificates),
         cmocka_unit_test(test_writer_chain_precert_signing_certificate),
