@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/log.h"
 #include "tlog/durable.h"
@@ -365,19 +366,73 @@ static void round_rollback(writer_log_t *log, round_t *r)
     tlog_buf_append(&log->data_tile, r->saved_data_tile.data, r->saved_data_tile.len);
 }
 
-/* Step 6: one SCT per entry, recorded in the dedup index before anyone can miss the pool. */
-static void round_sign_scts(writer_log_t *log, pool_t *batch)
+/*
+ * The SCTs of a round are signed by helper threads while the sequencer
+ * thread writes the round (steps 3-5): signing is most of a large round's
+ * CPU, the writes are mostly waiting for fsync. An SCT only leaves the batch
+ * in step 6, after the commit; a failed round frees them unsent.
+ */
+#define SIGNERS_MAX 8
+#define SIGNER_MIN_ENTRIES 256 /* a thread per this many entries, at least one */
+
+typedef struct signer {
+    writer_log_t *log;
+    pool_t *batch;
+    size_t first, end;
+    pthread_t tid;
+    int started;
+} signer_t;
+
+static void *signer_main(void *arg)
 {
-    const char *name = log->config->name;
+    signer_t *s = arg;
+    char err[TLOG_ERR_MAX];
+    for (size_t i = s->first; i < s->end; i++) {
+        pool_entry_t *e = s->batch->entries[i];
+        if (tlog_ct_sct_json(&e->entry, s->log->key, s->log->log_id, &e->sct, &e->sct_len, err) != 0)
+            faro_log(FARO_LOG_ERROR, s->log->config->name, "signing the SCT of entry %llu: %s",
+                     (unsigned long long)e->entry.leaf_index, err);
+    }
+    return NULL;
+}
+
+/* Starts signing every entry of batch (whose indices and timestamp are set) on up to SIGNERS_MAX threads. */
+static void signers_start(writer_log_t *log, pool_t *batch, signer_t signers[SIGNERS_MAX])
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = (batch->count + SIGNER_MIN_ENTRIES - 1) / SIGNER_MIN_ENTRIES;
+    if (n > (size_t)(cpus > 0 ? cpus : 1))
+        n = (size_t)(cpus > 0 ? cpus : 1);
+    if (n > SIGNERS_MAX)
+        n = SIGNERS_MAX;
+    for (size_t i = 0; i < SIGNERS_MAX; i++) {
+        signers[i] = (signer_t){log, batch, batch->count * i / n, batch->count * (i + 1) / n, 0, 0};
+        if (i < n)
+            signers[i].started = pthread_create(&signers[i].tid, NULL, signer_main, &signers[i]) == 0;
+        if (i < n && !signers[i].started)
+            signer_main(&signers[i]); /* no thread to be had: sign here */
+    }
+}
+
+static void signers_join(signer_t signers[SIGNERS_MAX])
+{
+    for (size_t i = 0; i < SIGNERS_MAX; i++)
+        if (signers[i].started)
+            pthread_join(signers[i].tid, NULL);
+}
+
+/* Step 6: the signed entries in the dedup index before anyone can miss the pool. */
+static void round_record(writer_log_t *log, pool_t *batch)
+{
     dedup_row_t *rows = calloc(batch->count ? batch->count : 1, sizeof(*rows));
     size_t nrows = 0;
     char err[TLOG_ERR_MAX];
+    if (rows == NULL)
+        abort();
     for (size_t i = 0; i < batch->count; i++) {
         pool_entry_t *e = batch->entries[i];
-        if (tlog_ct_sct_json(&e->entry, log->key, log->log_id, &e->sct, &e->sct_len, err) != 0) {
-            faro_log(FARO_LOG_ERROR, name, "signing the SCT of entry %llu: %s", (unsigned long long)e->entry.leaf_index, err);
+        if (e->sct == NULL)
             continue;
-        }
         dedup_row_t *row = &rows[nrows++];
         memcpy(row->key, e->key.bytes, 32);
         row->leaf_index = e->entry.leaf_index;
@@ -387,7 +442,7 @@ static void round_sign_scts(writer_log_t *log, pool_t *batch)
     }
     /* A lost dedup row only costs a duplicate entry later. */
     if (nrows > 0 && dedup_put(log->dedup, rows, nrows, err) != 0)
-        faro_log(FARO_LOG_WARN, name, "recording %zu entries in the dedup index: %s", nrows, err);
+        faro_log(FARO_LOG_WARN, log->config->name, "recording %zu entries in the dedup index: %s", nrows, err);
     free(rows);
 }
 
@@ -410,6 +465,7 @@ static void round_run(writer_log_t *log)
     uint64_t started = monotonic_ms();
     char err[TLOG_ERR_MAX];
     round_t r = {.saved_edge = NULL};
+    signer_t signers[SIGNERS_MAX] = {{.started = 0}};
 
     pthread_mutex_lock(&log->lock);
     int idle = log->pool->count == 0;
@@ -435,6 +491,7 @@ static void round_run(writer_log_t *log)
         tlog_buf_append(&r.saved_data_tile, log->data_tile.data, log->data_tile.len);
         storage_bundle_init(&r.bundle);
         round_build(log, &r);
+        signers_start(log, r.batch, signers);
     }
 
     tlog_hash_t root;
@@ -447,6 +504,7 @@ static void round_run(writer_log_t *log)
         faro_fatal(config->name, "staging the round of size %llu: %s", (unsigned long long)size, err);
     if (staged != 0 || writer_log_sign_checkpoint(log, size, &root, r.timestamp, &checkpoint, &checkpoint_len, err) != 0) {
         faro_log(FARO_LOG_ERROR, config->name, "round of %zu entries failed before commit: %s", r.batch->count, err);
+        signers_join(signers);
         round_rollback(log, &r);
         atomic_fetch_add(&log->metrics.rounds_failed, 1);
         pthread_mutex_lock(&log->lock);
@@ -474,7 +532,8 @@ static void round_run(writer_log_t *log)
         faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
 
     if (!idle) {
-        round_sign_scts(log, r.batch);
+        signers_join(signers);
+        round_record(log, r.batch);
         pthread_mutex_lock(&log->lock);
         log->sequencing = NULL;
         atomic_fetch_add(&log->rounds_answered, 1);
