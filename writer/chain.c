@@ -40,6 +40,7 @@
 #include "tlog/error.h"
 #include "tlog/hash.h"
 #include "writer/chain.h"
+#include "writer/chain_lean.h"
 #include "writer/chain_paths.h"
 
 #define CHAIN_MAX_DER 0xffffff /* a vec24 */
@@ -71,6 +72,24 @@ static X509 *chain_parse_der(const uint8_t *der, size_t len)
     }
     ERR_clear_error();
     return x;
+}
+
+/*
+ * chain[0], parsed in the lean library context (chain_lean.c) when its key
+ * decodes there, else as any certificate: the same X509 either way.
+ */
+static X509 *chain_parse_leaf(const uint8_t *der, size_t len)
+{
+    OSSL_LIB_CTX *normal = chain_lean_enter();
+    if (normal == NULL)
+        return chain_parse_der(der, len);
+    X509 *x = chain_parse_der(der, len);
+    OSSL_LIB_CTX_set0_default(normal);
+    if (x != NULL && X509_get0_pubkey(x) != NULL)
+        return x;
+    X509_free(x);
+    ERR_clear_error();
+    return chain_parse_der(der, len);
 }
 
 static const char *chain_openssl_reason(void)
@@ -628,10 +647,14 @@ static int chain_take_psc_issuer(X509 *tbs, X509 *psc)
 /* The TBSCertificate of the precertificate without its poison (and re-issued from the PSC's issuer if psc is set). */
 static int chain_defanged_tbs(X509 *precert, X509 *psc, chain_result_t *out, char *err)
 {
+    /* The copy's key is never used: decoding it in the lean context (or not at all) spares most of the copy's cost. */
+    OSSL_LIB_CTX *normal = chain_lean_enter();
     X509 *tbs = X509_dup(precert);
     unsigned char *p;
     int len;
 
+    if (normal != NULL)
+        OSSL_LIB_CTX_set0_default(normal);
     if (tbs == NULL)
         goto fail;
     X509_EXTENSION_free(X509_delete_ext(tbs, X509_get_ext_by_NID(tbs, NID_ct_precert_poison, -1)));
@@ -743,7 +766,7 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
         known = chain_paths_find(roots->paths, key);
     }
     for (size_t i = 0; i < (known != NULL ? 1 : n); i++)
-        if ((certs[i] = chain_parse_der(ders[i], lens[i])) == NULL) {
+        if ((certs[i] = i == 0 ? chain_parse_leaf(ders[0], lens[0]) : chain_parse_der(ders[i], lens[i])) == NULL) {
             tlog_errorf(err, "chain[%zu]: not a DER X.509 certificate", i);
             goto done;
         }

@@ -574,6 +574,48 @@ static void test_writer_chain_precert_signing_certificate(void **state)
     testpki_free(psc);
 }
 
+/*
+ * chain[0]'s key is parsed in the lean library context when it is EC or RSA
+ * (writer/chain_lean.c) and normally otherwise: certificates and
+ * precertificates with each kind of key give the same results.
+ */
+static void test_writer_chain_leaf_key_types(void **state)
+{
+    pki_t *pki = *state;
+    static const int server_auth[] = {NID_server_auth};
+    EVP_PKEY *keys[] = {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048),
+                        EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384")};
+    chain_result_t r;
+    char err[TLOG_ERR_MAX];
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        assert_non_null(keys[i]);
+        testpki_opts_t opts = {.cn = "keys.example", .key = keys[i], .ekus = server_auth, .eku_count = 1};
+        testpki_cert_t *leaf = testpki_issue(&opts, pki->inter);
+        testpki_cert_t *chain[] = {leaf, pki->inter};
+        assert_int_equal(validate(pki->roots, &no_filters, 0, chain, 2, &r, err), CHAIN_OK);
+        assert_memory_equal(r.certificate, leaf->der, leaf->der_len);
+        assert_fingerprint(&r, 0, pki->inter);
+        chain_result_free(&r);
+
+        opts.poison = TESTPKI_POISON_CRITICAL;
+        testpki_cert_t *precert = testpki_issue(&opts, pki->inter);
+        chain[0] = precert;
+        assert_int_equal(validate(pki->roots, &no_filters, 1, chain, 2, &r, err), CHAIN_OK);
+        assert_key_hash(&r, pki->inter);
+        assert_defanged(&r, &opts, pki->inter, precert);
+        chain_result_free(&r);
+
+        /* A broken signature is caught whichever way the leaf was parsed. */
+        leaf->der[leaf->der_len - 3] ^= 0x01;
+        chain[0] = leaf;
+        expect_rejected(pki->roots, &no_filters, 0, chain, 2, "signature failure (at depth 0)");
+        testpki_free(precert);
+        testpki_free(leaf);
+        EVP_PKEY_free(keys[i]);
+    }
+}
+
 static void test_writer_chain_rsa_and_sha1(void **state)
 {
     pki_t *pki = *state;
@@ -897,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_writer_chain_follows_the_submitted_path),
         cmocka_unit_test(test_writer_chain_precertificates),
         cmocka_unit_test(test_writer_chain_precert_signing_certificate),
+        cmocka_unit_test(test_writer_chain_leaf_key_types),
         cmocka_unit_test(test_writer_chain_rsa_and_sha1),
         cmocka_unit_test(test_writer_chain_validity_filters),
         cmocka_unit_test(test_writer_chain_extension_filters),
