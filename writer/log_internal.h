@@ -76,6 +76,7 @@ struct writer_log {
         atomic_ulong rounds, rounds_failed, entries;
         atomic_ulong round_ms_buckets[12]; /* ROUND_MS_BOUNDS, then +Inf */
         atomic_ulong round_ms_sum;
+        atomic_ulong round_entries_buckets[11]; /* ROUND_ENTRIES_BOUNDS, then +Inf */
         atomic_ulong tree_size;
         atomic_ulong pool_length;
         atomic_ulong checkpoint_ms;
@@ -86,6 +87,12 @@ struct writer_log {
 #define ROUND_MS_BOUNDS                                                                                                            \
     {                                                                                                                              \
         5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000                                                                      \
+    }
+
+/* Upper bounds of the entries-per-round histogram. */
+#define ROUND_ENTRIES_BOUNDS                                                                                                       \
+    {                                                                                                                              \
+        1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 100000                                                                    \
     }
 
 /* sequencer.c */

@@ -23,11 +23,25 @@ static void appendf(tlog_buf_t *out, const char *fmt, ...)
     tlog_buf_append(out, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* The cumulative _bucket lines of a histogram with n bounds (in units of scale) and a +Inf bucket. */
+static void histogram(tlog_buf_t *out, const char *metric, const char *log_name, const uint64_t *bounds, double scale,
+                      const atomic_ulong *buckets, size_t n)
+{
+    unsigned long cumulative = 0;
+    for (size_t b = 0; b <= n; b++) {
+        cumulative += atomic_load(&buckets[b]);
+        if (b < n)
+            appendf(out, "%s_bucket{log=\"%s\",le=\"%g\"} %lu\n", metric, log_name, bounds[b] / scale, cumulative);
+        else
+            appendf(out, "%s_bucket{log=\"%s\",le=\"+Inf\"} %lu\n", metric, log_name, cumulative);
+    }
+}
+
 void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
 {
     static const char *const kinds[] = {"add-chain", "add-pre-chain"};
     static const char *const outcomes[] = {"accepted", "duplicate", "rejected", "unavailable", "failed"};
-    static const uint64_t bounds[] = ROUND_MS_BOUNDS;
+    static const uint64_t bounds[] = ROUND_MS_BOUNDS, entry_bounds[] = ROUND_ENTRIES_BOUNDS;
     const char *name = log->config->name;
 
     for (int k = 0; k < 2; k++)
@@ -39,17 +53,14 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     appendf(out, "faro_writer_tree_size{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.tree_size));
     appendf(out, "faro_writer_entries_sequenced_total{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.entries));
     appendf(out, "faro_writer_rounds_failed_total{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.rounds_failed));
-    unsigned long cumulative = 0;
-    for (size_t b = 0; b <= sizeof(bounds) / sizeof(bounds[0]); b++) {
-        cumulative += atomic_load(&log->metrics.round_ms_buckets[b]);
-        if (b < sizeof(bounds) / sizeof(bounds[0]))
-            appendf(out, "faro_writer_round_duration_seconds_bucket{log=\"%s\",le=\"%g\"} %lu\n", name, bounds[b] / 1000.0,
-                    cumulative);
-        else
-            appendf(out, "faro_writer_round_duration_seconds_bucket{log=\"%s\",le=\"+Inf\"} %lu\n", name, cumulative);
-    }
+    histogram(out, "faro_writer_round_duration_seconds", name, bounds, 1000.0, log->metrics.round_ms_buckets,
+              sizeof(bounds) / sizeof(bounds[0]));
     appendf(out, "faro_writer_round_duration_seconds_sum{log=\"%s\"} %g\n", name, atomic_load(&log->metrics.round_ms_sum) / 1000.0);
     appendf(out, "faro_writer_round_duration_seconds_count{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.rounds));
+    histogram(out, "faro_writer_round_entries", name, entry_bounds, 1.0, log->metrics.round_entries_buckets,
+              sizeof(entry_bounds) / sizeof(entry_bounds[0]));
+    appendf(out, "faro_writer_round_entries_sum{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.entries));
+    appendf(out, "faro_writer_round_entries_count{log=\"%s\"} %lu\n", name, atomic_load(&log->metrics.rounds));
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;

@@ -446,13 +446,21 @@ static void round_record(writer_log_t *log, pool_t *batch)
     free(rows);
 }
 
+/* The histogram bucket of value: the first bound at or above it, or the +Inf one after them. */
+static size_t bucket_of(const uint64_t *bounds, size_t n, uint64_t value)
+{
+    size_t b = 0;
+    while (b < n && value > bounds[b])
+        b++;
+    return b;
+}
+
 static void observe_round(writer_log_t *log, uint64_t ms, size_t entries)
 {
-    static const uint64_t bounds[] = ROUND_MS_BOUNDS;
-    size_t b = 0;
-    while (b < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[b])
-        b++;
-    atomic_fetch_add(&log->metrics.round_ms_buckets[b], 1);
+    static const uint64_t bounds[] = ROUND_MS_BOUNDS, entry_bounds[] = ROUND_ENTRIES_BOUNDS;
+    atomic_fetch_add(&log->metrics.round_ms_buckets[bucket_of(bounds, sizeof(bounds) / sizeof(bounds[0]), ms)], 1);
+    atomic_fetch_add(
+        &log->metrics.round_entries_buckets[bucket_of(entry_bounds, sizeof(entry_bounds) / sizeof(entry_bounds[0]), entries)], 1);
     atomic_fetch_add(&log->metrics.round_ms_sum, ms);
     atomic_fetch_add(&log->metrics.rounds, 1);
     atomic_fetch_add(&log->metrics.entries, entries);
