@@ -4,11 +4,20 @@
  * Every system call that can lose data goes through one of the fault-point
  * wrappers below, so tests can make the n-th write, fsync, rename or
  * directory fsync fail and check that nothing acknowledged is lost.
+ *
+ * A batch runs the steps of a single write for all its files, step by step:
+ * every temporary file written and fsynced (by several threads at once, so
+ * that the file system can commit their fsyncs together instead of one
+ * journal commit each), then every rename, then one fsync per directory.
+ * Each file still has its bytes fsynced before its rename and its directory
+ * fsynced after it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +30,14 @@
 static struct {
     int op;
     unsigned long nth;
-    unsigned long calls;
-    int env_read;
+    atomic_ulong calls; /* batches call fault_hit from several threads */
 } fault;
-
-void tlog_durable_fault_arm(int op, unsigned long nth)
-{
-    fault.op = op;
-    fault.nth = nth;
-    fault.calls = 0;
-    fault.env_read = 1;
-}
+static pthread_once_t fault_env_once = PTHREAD_ONCE_INIT;
 
 static void fault_read_env(void)
 {
     static const char *const names[] = {"", "write", "fsync", "rename", "dirsync"};
     const char *spec = getenv("FARO_DURABLE_FAULT");
-    fault.env_read = 1;
     if (spec == NULL)
         return;
     for (int op = TLOG_FAULT_WRITE; op <= TLOG_FAULT_DIRSYNC; op++) {
@@ -49,14 +49,21 @@ static void fault_read_env(void)
     }
 }
 
+void tlog_durable_fault_arm(int op, unsigned long nth)
+{
+    pthread_once(&fault_env_once, fault_read_env);
+    fault.op = op;
+    fault.nth = nth;
+    atomic_store(&fault.calls, 0);
+}
+
 /* Whether this call of op is the one armed to fail. */
 static int fault_hit(int op)
 {
-    if (!fault.env_read)
-        fault_read_env();
+    pthread_once(&fault_env_once, fault_read_env);
     if (fault.op != op)
         return 0;
-    if (++fault.calls != fault.nth)
+    if (atomic_fetch_add(&fault.calls, 1) + 1 != fault.nth)
         return 0;
     errno = EIO;
     return 1;
@@ -121,23 +128,32 @@ static int compare_existing(const char *path, const void *data, size_t len, char
     return 0;
 }
 
-int tlog_durable_write(const char *path, const void *data, size_t len, int flags, char *err)
-{
-    char dir[PATH_MAX], base[NAME_MAX + 1], temp[PATH_MAX + NAME_MAX + 16];
-    int fd = -1, ret = -1;
-    mode_t mode = flags & TLOG_DURABLE_IMMUTABLE ? 0444 : 0644;
+#define TEMP_MAX (PATH_MAX + NAME_MAX + 16)
 
-    if (strlen(path) >= PATH_MAX - 16)
-        return tlog_errorf(err, "path too long: %s", path);
-    if (flags & TLOG_DURABLE_IMMUTABLE && access(path, F_OK) == 0)
-        return compare_existing(path, data, len, err);
-    split_path(path, dir, base);
-    snprintf(temp, sizeof(temp), "%s/.%.200s.XXXXXX", dir, base);
+/*
+ * Step 1 of a write: the bytes durably under a temporary name beside path,
+ * returned in temp; or, for an immutable file that already holds them,
+ * nothing (temp empty).
+ */
+static int write_temp(const tlog_durable_file_t *f, char temp[TEMP_MAX], char *err)
+{
+    char dir[PATH_MAX], base[NAME_MAX + 1];
+    int fd = -1, ret = -1;
+    mode_t mode = f->flags & TLOG_DURABLE_IMMUTABLE ? 0444 : 0644;
+
+    temp[0] = '\0';
+    if (strlen(f->path) >= PATH_MAX - 16)
+        return tlog_errorf(err, "path too long: %s", f->path);
+    if (f->flags & TLOG_DURABLE_IMMUTABLE && access(f->path, F_OK) == 0)
+        return compare_existing(f->path, f->data, f->len, err);
+    split_path(f->path, dir, base);
+    snprintf(temp, TEMP_MAX, "%s/.%.200s.XXXXXX", dir, base);
     if ((fd = mkostemp(temp, O_CLOEXEC)) < 0) {
         tlog_errorf(err, "create temporary file in %s: %s", dir, strerror(errno));
+        temp[0] = '\0';
         return -1;
     }
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0) {
+    if (fchmod(fd, mode) != 0 || write_all(fd, f->data, f->len) != 0) {
         tlog_errorf(err, "write %s: %s", temp, strerror(errno));
         goto fail;
     }
@@ -147,23 +163,113 @@ int tlog_durable_write(const char *path, const void *data, size_t len, int flags
         goto fail;
     }
     close(fd);
-    fd = -1;
-    if (fault_hit(TLOG_FAULT_RENAME) || rename(temp, path) != 0) {
-        tlog_errorf(err, "rename to %s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (sync_dir(dir) != 0) {
-        /* The new name may or may not survive a crash: the caller cannot acknowledge it. */
-        tlog_errorf(err, "fsync directory %s: %s", dir, strerror(errno));
-        return TLOG_DURABLE_FATAL;
-    }
     return 0;
 
 fail:
-    if (fd >= 0)
-        close(fd);
+    close(fd);
     unlink(temp);
+    temp[0] = '\0';
     return ret;
+}
+
+/* Step 1 of a batch, shared by up to TLOG_DURABLE_THREADS threads taking files in turn. */
+typedef struct batch {
+    const tlog_durable_file_t *files;
+    size_t n;
+    atomic_size_t next;
+    char (*temps)[TEMP_MAX];
+    int *rets;
+    char (*errs)[TLOG_ERR_MAX];
+} batch_t;
+
+static void *batch_write_temps(void *arg)
+{
+    batch_t *b = arg;
+    for (size_t i; (i = atomic_fetch_add(&b->next, 1)) < b->n;)
+        b->rets[i] = write_temp(&b->files[i], b->temps[i], b->errs[i]);
+    return NULL;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Step 3: each directory a renamed file is in, fsynced once. */
+static int sync_dirs(const tlog_durable_file_t *files, size_t n, char (*temps)[TEMP_MAX], char *err)
+{
+    char **dirs = calloc(n ? n : 1, sizeof(*dirs)), base[NAME_MAX + 1];
+    size_t count = 0;
+    int ret = 0;
+    if (dirs == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (temps[i][0] == '\0')
+            continue;
+        if ((dirs[count] = malloc(PATH_MAX)) == NULL)
+            abort();
+        split_path(files[i].path, dirs[count++], base);
+    }
+    qsort(dirs, count, sizeof(*dirs), by_string);
+    for (size_t i = 0; i < count && ret == 0; i++) {
+        if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
+            continue;
+        if (sync_dir(dirs[i]) != 0) {
+            /* The new names may or may not survive a crash: the caller cannot acknowledge them. */
+            tlog_errorf(err, "fsync directory %s: %s", dirs[i], strerror(errno));
+            ret = TLOG_DURABLE_FATAL;
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        free(dirs[i]);
+    free(dirs);
+    return ret;
+}
+
+int tlog_durable_write_all(const tlog_durable_file_t *files, size_t n, char *err)
+{
+    batch_t b = {files, n, 0, calloc(n ? n : 1, TEMP_MAX), calloc(n ? n : 1, sizeof(int)), calloc(n ? n : 1, TLOG_ERR_MAX)};
+    pthread_t threads[TLOG_DURABLE_THREADS - 1];
+    size_t started = 0;
+    int ret = 0;
+
+    if (b.temps == NULL || b.rets == NULL || b.errs == NULL)
+        abort();
+    while (started + 1 < TLOG_DURABLE_THREADS && started + 1 < n &&
+           pthread_create(&threads[started], NULL, batch_write_temps, &b) == 0)
+        started++;
+    batch_write_temps(&b);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < n; i++)
+        if (b.rets[i] != 0 && ret != TLOG_DURABLE_FATAL) {
+            ret = b.rets[i];
+            tlog_errorf(err, "%s", b.errs[i]);
+        }
+    /* Step 2, in order; after a failure the files not yet renamed are left out. */
+    for (size_t i = 0; i < n; i++) {
+        if (b.temps[i][0] == '\0')
+            continue;
+        if (ret == 0 && (fault_hit(TLOG_FAULT_RENAME) || rename(b.temps[i], files[i].path) != 0))
+            ret = tlog_errorf(err, "rename to %s: %s", files[i].path, strerror(errno));
+        else if (ret == 0)
+            continue;
+        unlink(b.temps[i]);
+        b.temps[i][0] = '\0';
+    }
+    int synced = sync_dirs(files, n, b.temps, err);
+    if (synced != 0)
+        ret = synced;
+    free(b.temps);
+    free(b.rets);
+    free(b.errs);
+    return ret;
+}
+
+int tlog_durable_write(const char *path, const void *data, size_t len, int flags, char *err)
+{
+    tlog_durable_file_t file = {path, data, len, flags};
+    return tlog_durable_write_all(&file, 1, err);
 }
 
 int tlog_durable_mkdirs(const char *dir, char *err)

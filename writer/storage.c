@@ -278,15 +278,31 @@ done:
 
 int storage_bundle_publish(storage_t *storage, const storage_bundle_t *bundle, char *err)
 {
-    size_t offset = BUNDLE_MAGIC_LEN;
+    tlog_durable_file_t *files = calloc(bundle->files ? bundle->files : 1, sizeof(*files));
+    size_t offset = BUNDLE_MAGIC_LEN, n = 0;
     bundle_record_t record;
     int ret;
-    while ((ret = bundle_next(bundle->bytes.data, bundle->bytes.len, &offset, &record)) == 1) {
-        int written = storage_write_file(storage, record.path, record.data, record.len, record.flags, err);
-        if (written != 0)
-            return written;
+    if (files == NULL)
+        abort();
+    while ((ret = bundle_next(bundle->bytes.data, bundle->bytes.len, &offset, &record)) == 1 && n < bundle->files) {
+        char *path = join(storage->root, record.path);
+        char *dir = strndup(path, (size_t)(strrchr(path, '/') - path));
+        files[n++] = (tlog_durable_file_t){path, record.data, record.len, record.flags};
+        ret = tlog_durable_mkdirs(dir, err);
+        free(dir);
+        if (ret != 0)
+            goto done;
     }
-    return ret == 0 ? 0 : tlog_errorf(err, "staging bundle has a malformed record");
+    if (ret != 0 || n != bundle->files) {
+        ret = tlog_errorf(err, "staging bundle has a malformed record");
+        goto done;
+    }
+    ret = tlog_durable_write_all(files, n, err);
+done:
+    for (size_t i = 0; i < n; i++)
+        free((char *)files[i].path);
+    free(files);
+    return ret;
 }
 
 int storage_bundle_drop(storage_t *storage, uint64_t size, const tlog_hash_t *root, char *err)

@@ -105,6 +105,71 @@ static void test_tlog_durable_faults_change_nothing(void **state)
     tlog_durable_fault_arm(TLOG_FAULT_NONE, 0);
 }
 
+/*
+ * A batch writes every file (more of them than threads, in two directories,
+ * an identical write-once file among them), and a fault anywhere leaves
+ * each file either as before or whole and new, with no temporary files.
+ */
+static void test_tlog_durable_batches(void **state)
+{
+    (void)state;
+    enum { N = 3 * TLOG_DURABLE_THREADS };
+    char err[TLOG_ERR_MAX], *paths[N], contents[N][16];
+    tlog_durable_file_t files[N];
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("batch/a"), err), 0);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("batch/b"), err), 0);
+    assert_int_equal(tlog_durable_write(testutil_path("batch/a/f0"), "0", 1, TLOG_DURABLE_IMMUTABLE, err), 0);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "batch/%c/f%d", i % 2 ? 'b' : 'a', i);
+        paths[i] = strdup(testutil_path(name));
+        snprintf(contents[i], sizeof(contents[i]), "%d", i);
+        files[i] = (tlog_durable_file_t){paths[i], contents[i], strlen(contents[i]),
+                                         i % 3 ? TLOG_DURABLE_MUTABLE : TLOG_DURABLE_IMMUTABLE};
+    }
+    assert_int_equal(tlog_durable_write_all(files, N, err), 0);
+    for (int i = 0; i < N; i++)
+        assert_file(paths[i], contents[i]);
+
+    /* Each fault point, at a file in the middle of the batch, with new contents for the mutable files. */
+    static const struct {
+        int op, want;
+        int renamed; /* -1: none, 1: all, 0: some */
+    } cases[] = {
+        {TLOG_FAULT_WRITE, -1, -1},
+        {TLOG_FAULT_FSYNC, TLOG_DURABLE_FATAL, -1},
+        {TLOG_FAULT_RENAME, -1, 0},
+        {TLOG_FAULT_DIRSYNC, TLOG_DURABLE_FATAL, 1},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char *before[N];
+        size_t len;
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(tlog_read_file(paths[i], 64, &before[i], &len, NULL), 0);
+            if (i % 3 != 0)
+                snprintf(contents[i], sizeof(contents[i]), "%d-%zu", i, c);
+            files[i].len = strlen(contents[i]);
+        }
+        tlog_durable_fault_arm(cases[c].op, cases[c].op == TLOG_FAULT_DIRSYNC ? 2 : N / 2);
+        err[0] = '\0';
+        assert_int_equal(tlog_durable_write_all(files, N, err), cases[c].want);
+        assert_non_null(strstr(err, "Input/output error"));
+        for (int i = 0; i < N; i++) {
+            char *now;
+            assert_int_equal(tlog_read_file(paths[i], 64, &now, &len, NULL), 0);
+            int is_old = strcmp(now, before[i]) == 0, is_new = strcmp(now, contents[i]) == 0;
+            assert_true(cases[c].renamed < 0 ? is_old : cases[c].renamed > 0 ? is_new : is_old || is_new);
+            free(now);
+            free(before[i]);
+        }
+        assert_no_temporaries(testutil_path("batch/a"));
+        assert_no_temporaries(testutil_path("batch/b"));
+    }
+    tlog_durable_fault_arm(TLOG_FAULT_NONE, 0);
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+}
+
 static void test_tlog_durable_read_file_limits(void **state)
 {
     (void)state;
@@ -122,8 +187,11 @@ static void test_tlog_durable_read_file_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tlog_durable_mutable_replaces),       cmocka_unit_test(test_tlog_durable_immutable_is_write_once),
-        cmocka_unit_test(test_tlog_durable_mkdirs_creates_parents), cmocka_unit_test(test_tlog_durable_faults_change_nothing),
+        cmocka_unit_test(test_tlog_durable_mutable_replaces),
+        cmocka_unit_test(test_tlog_durable_immutable_is_write_once),
+        cmocka_unit_test(test_tlog_durable_mkdirs_creates_parents),
+        cmocka_unit_test(test_tlog_durable_faults_change_nothing),
+        cmocka_unit_test(test_tlog_durable_batches),
         cmocka_unit_test(test_tlog_durable_read_file_limits),
     };
     return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
