@@ -63,6 +63,7 @@ struct writer_log {
     pthread_cond_t wake;
     pool_t *pool;                 /* being filled */
     pool_t *sequencing;           /* being sequenced, or NULL */
+    int sequencing_answered;      /* its submitters have their SCTs; it stays until the dedup index has them too */
     atomic_ulong rounds_answered; /* rounds whose entries left sequencing for the dedup index; changed under lock */
     int stopping;
     double old_tokens; /* rate_limit_old_not_before: a token bucket of one second's worth */

@@ -179,14 +179,30 @@ retry:;
     int ret = WRITER_QUEUED;
     pthread_mutex_lock(&log->lock);
     pool_entry_t *existing = pool_find(log->pool, &key);
-    if (existing == NULL && log->sequencing != NULL)
+    int answered = 0;
+    if (existing == NULL && log->sequencing != NULL) {
         existing = pool_find(log->sequencing, &key);
+        answered = log->sequencing_answered;
+    }
     if (existing == NULL && atomic_load(&log->rounds_answered) != rounds) {
         pthread_mutex_unlock(&log->lock);
         goto retry;
     }
     if (log->stopping) {
         ret = WRITER_STOPPING;
+    } else if (existing != NULL && answered) {
+        /* Sequenced and answered, not yet in the dedup index: the SCT is here. */
+        ret = existing->sct != NULL
+                  ? WRITER_DUPLICATE
+                  : tlog_errorf(err, "entry %llu has no SCT (signing failed)", (unsigned long long)existing->entry.leaf_index);
+        if (ret == WRITER_DUPLICATE && (*sct = malloc(existing->sct_len + 1)) == NULL)
+            abort();
+        if (ret == WRITER_DUPLICATE) {
+            memcpy(*sct, existing->sct, existing->sct_len);
+            (*sct)[existing->sct_len] = '\0';
+            *sct_len = existing->sct_len;
+            atomic_fetch_add(&log->metrics.dedup_hits, 1);
+        }
     } else if (existing != NULL) {
         waiter->next = existing->waiters;
         existing->waiters = waiter;
@@ -293,6 +309,7 @@ static void bundle_add_data_tile(storage_bundle_t *bundle, uint64_t index, unsig
     storage_bundle_add(bundle, path, data->data, data->len, TLOG_DURABLE_IMMUTABLE);
 }
 
+/* Calls every waiter of batch: 200 with its entry's SCT, or 503 with reason (also for an entry whose SCT is missing). */
 static void answer_all(pool_t *batch, int status, const char *reason)
 {
     for (size_t i = 0; i < batch->count; i++) {
@@ -541,12 +558,17 @@ static void round_run(writer_log_t *log)
 
     if (!idle) {
         signers_join(signers);
+        /* Answered first, recorded in the dedup index after: a duplicate arriving between finds the SCT in sequencing. */
+        pthread_mutex_lock(&log->lock);
+        log->sequencing_answered = 1;
+        pthread_mutex_unlock(&log->lock);
+        answer_all(r.batch, 200, "the SCT could not be signed; please retry");
         round_record(log, r.batch);
         pthread_mutex_lock(&log->lock);
         log->sequencing = NULL;
+        log->sequencing_answered = 0;
         atomic_fetch_add(&log->rounds_answered, 1);
         pthread_mutex_unlock(&log->lock);
-        answer_all(r.batch, 200, NULL);
         observe_round(log, monotonic_ms() - started, r.batch->count);
     }
 done:

@@ -186,7 +186,27 @@ def test(args, workdir):
     restart_batch = restart_batch[4:]
     size = settled_size(main_log)
     check(size == len(first) + 4, "4 chains sent 4 times each grew the tree to %d, want %d" % (size, len(first) + 4))
-    log("%d resubmissions and 4x4 concurrent copies: byte-identical SCTs, no extra entries" % DUPLICATES)
+    # Each resent the moment its SCT arrives, while its round may still be recording it in the dedup index.
+    echoes = restart_batch[:8]
+    restart_batch = restart_batch[8:]
+
+    def submit_twice(sub):
+        client = writer.connection()
+        try:
+            return [client.request("POST", main_log.path(sub["endpoint"]), chain_body(sub["chain"])) for _ in range(2)]
+        finally:
+            client.close()
+
+    with concurrent.futures.ThreadPoolExecutor(len(echoes)) as pool:
+        for sub, answers_ in zip(echoes, pool.map(submit_twice, echoes)):
+            for status, headers, body in answers_:
+                check_sct(main_log, sub, status, headers, body)
+            check(answers_[0][2] == answers_[1][2], "a chain resent at once got another SCT:\n%s\n%s" % (answers_[0][2], answers_[1][2]))
+            records["testlog"].append(sct_record(sub, answers_[0][2]))
+    size = settled_size(main_log)
+    check(size == len(first) + 4 + len(echoes), "chains resent at once grew the tree to %d" % size)
+    log("%d resubmissions, 4x4 concurrent copies and %d chains resent at once: byte-identical SCTs, no extra entries" %
+        (DUPLICATES, len(echoes)))
 
     # Error paths: each answers its status with a reason, and nothing is pooled or sequenced.
     add_chain, add_pre_chain = main_log.path("add-chain"), main_log.path("add-pre-chain")
