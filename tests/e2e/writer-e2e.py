@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -205,6 +206,23 @@ def test(args, workdir):
             records["testlog"].append(sct_record(sub, answers_[0][2]))
     size = settled_size(main_log)
     check(size == len(first) + 4 + len(echoes), "chains resent at once grew the tree to %d" % size)
+    # The same while the dedup index is locked, so the round has answered but cannot record its entry yet.
+    late = restart_batch[0]
+    restart_batch = restart_batch[1:]
+    dedup = sqlite3.connect(os.path.join(workdir, "state", main_log.name, "dedup.db"), isolation_level=None)
+    dedup.execute("BEGIN IMMEDIATE")
+    try:
+        answers_ = submit_twice(late)
+    finally:
+        dedup.execute("ROLLBACK")
+        dedup.close()
+    answers_ += submit_twice(late)
+    for status, headers, body in answers_:
+        check_sct(main_log, late, status, headers, body)
+        check(body == answers_[0][2], "a chain resent before its round was in the dedup index got another SCT")
+    records["testlog"].append(sct_record(late, answers_[0][2]))
+    size = settled_size(main_log)
+    check(size == len(first) + 5 + len(echoes), "a chain resent before its round was in the dedup index grew the tree")
     log("%d resubmissions, 4x4 concurrent copies and %d chains resent at once: byte-identical SCTs, no extra entries" %
         (DUPLICATES, len(echoes)))
 
