@@ -20,7 +20,8 @@
  *
  * Output, one "name value..." line each: connections, duration_s, sent, ok,
  * status <code> <count> for every other status, errors (connections lost
- * without an answer), unanswered, throughput_per_s (200s answered within
+ * without an answer), unanswered, reconnects (connections that failed to
+ * open and were tried again), throughput_per_s (200s answered within
  * the measured window / the window), latency_ms p50 p90 p99 max, and
  * per_10s (200s per second in each 10-second slice). Progress goes to stderr.
  */
@@ -73,7 +74,7 @@ typedef struct load {
     socklen_t addr_len;
     const char *path, *host;
     int epoll;
-    size_t next_chain, sent, ok, errors, bad_bodies, in_flight;
+    size_t next_chain, sent, ok, errors, bad_bodies, in_flight, reconnects;
     size_t status[600];
     uint32_t *latencies_us; /* of the 200s */
     size_t *per_second;
@@ -161,9 +162,11 @@ static void conn_close(load_t *l, conn_t *c, int reopen)
 static void conn_next(load_t *l, conn_t *c)
 {
     const chains_t *ch = l->chains;
-    if (!l->issuing || l->next_chain == ch->count) {
-        if (l->issuing && l->window_end_ns == 0)
-            l->window_end_ns = now_ns();
+    if (l->issuing && l->next_chain == ch->count) {
+        l->issuing = 0;
+        l->window_end_ns = now_ns();
+    }
+    if (!l->issuing) {
         conn_close(l, c, 0);
         return;
     }
@@ -203,7 +206,7 @@ static void on_writable(load_t *l, conn_t *c)
         socklen_t len = sizeof(err);
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err != 0) {
-            l->errors++;
+            l->reconnects++;
             close(c->fd);
             conn_open(l, c);
             return;
@@ -371,7 +374,7 @@ static void report(load_t *l, size_t concurrency, double window_s)
     for (int s = 0; s < 600; s++)
         if (s != 200 && l->status[s] > 0)
             printf("status %d %zu\n", s, l->status[s]);
-    printf("errors %zu\nbad_bodies %zu\nunanswered %zu\n", l->errors, l->bad_bodies, l->in_flight);
+    printf("errors %zu\nbad_bodies %zu\nunanswered %zu\nreconnects %zu\n", l->errors, l->bad_bodies, l->in_flight, l->reconnects);
     size_t in_window = 0, whole = (size_t)window_s;
     for (size_t s = 0; s < l->seconds && s < whole; s++)
         in_window += l->per_second[s];
@@ -483,7 +486,7 @@ int main(int argc, char **argv)
         uint64_t now = now_ns();
         if (l.issuing && now >= stop) {
             l.issuing = 0;
-            l.window_end_ns = l.window_end_ns ? l.window_end_ns : stop;
+            l.window_end_ns = stop;
         }
         if (!l.issuing && (l.in_flight == 0 || now >= l.window_end_ns + (uint64_t)(drain * 1e9)))
             break;
