@@ -75,7 +75,7 @@ struct writer_log {
         atomic_ulong submissions[2][WRITER_OUTCOME_COUNT]; /* [precert][outcome] */
         atomic_ulong dedup_hits;
         atomic_ulong rounds, rounds_failed, entries;
-        atomic_ulong round_ms_buckets[12]; /* ROUND_MS_BOUNDS, then +Inf */
+        atomic_ulong round_ms_buckets[15]; /* ROUND_MS_BOUNDS, then +Inf */
         atomic_ulong round_ms_sum;
         atomic_ulong round_entries_buckets[11]; /* ROUND_ENTRIES_BOUNDS, then +Inf */
         atomic_ulong tree_size;
@@ -87,7 +87,7 @@ struct writer_log {
 /* Upper bounds of the round duration histogram, in milliseconds. */
 #define ROUND_MS_BOUNDS                                                                                                            \
     {                                                                                                                              \
-        5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000                                                                      \
+        2, 5, 10, 25, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000, 10000                                                          \
     }
 
 /* Upper bounds of the entries-per-round histogram. */

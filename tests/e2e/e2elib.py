@@ -120,9 +120,10 @@ RUNNING = []  # Writers started and not yet reaped, killed if a test ends early
 class Writer:
     """A faro-writer process on a fresh port; its stderr goes to a file checked for sanitizer reports."""
 
-    def __init__(self, binary, workdir, config_template):
+    def __init__(self, binary, workdir, config_template, threads=4):
         RUNNING.append(self)
         self.binary = binary
+        self.threads = threads
         self.workdir = workdir
         self.template = config_template
         self.proc = None
@@ -139,7 +140,7 @@ class Writer:
             f.write(text)
         self.runs += 1
         self.stderr_path = os.path.join(self.workdir, "writer-%d.stderr" % self.runs)
-        args = [self.binary, "--config", config, "--threads", "4"]
+        args = [self.binary, "--config", config, "--threads", str(self.threads)]
         if create_missing:
             args.append("--create-missing")
         env = dict(os.environ)
