@@ -210,7 +210,8 @@ int tlog_ct_tile_leaf_parse(const uint8_t *data, size_t len, tlog_ct_entry_t *en
     return 0;
 }
 
-int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, const uint8_t log_id[32], char **out, size_t *out_len, char *err)
+int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t log_id[32], char **out,
+                     size_t *out_len, char *err)
 {
     tlog_buf_t leaf = TLOG_BUF_INIT;
     uint8_t ext[TLOG_CT_EXTENSIONS_LEN], ds[CT_DSIG_MAX];
@@ -221,7 +222,7 @@ int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, const uint8_t 
     int n;
 
     tlog_ct_merkle_tree_leaf(entry, &leaf);
-    if (tlog_digitally_signed_sign(key, leaf.data, leaf.len, ds, sizeof(ds), &ds_len, err) != 0)
+    if (tlog_digitally_signed_sign(key, nonces, leaf.data, leaf.len, ds, sizeof(ds), &ds_len, err) != 0)
         goto fail;
     tlog_ct_extensions(entry->leaf_index, ext);
     tlog_base64_encode(log_id, 32, id_b64);

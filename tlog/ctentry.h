@@ -22,6 +22,7 @@
 
 #include "tlog/buf.h"
 #include "tlog/hash.h"
+#include "tlog/nonces.h"
 
 #define TLOG_CT_MAX_LEAF_INDEX ((UINT64_C(1) << 40) - 1)
 #define TLOG_CT_EXTENSIONS_LEN 8
@@ -58,11 +59,13 @@ void tlog_ct_dedup_key(const tlog_ct_entry_t *entry, tlog_hash_t *out);
 
 /*
  * The serialized SCT parts: signs the MerkleTreeLeaf with the log's ECDSA key
- * and writes the add-chain JSON response
+ * (with a reserved nonce when nonces has one; NULL for none) and writes the
+ * add-chain JSON response
  * {"sct_version":0,"id":...,"timestamp":...,"extensions":...,"signature":...}
  * into out (NUL-terminated, malloc'd).
  */
-int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, const uint8_t log_id[32], char **out, size_t *out_len, char *err);
+int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t log_id[32], char **out,
+                     size_t *out_len, char *err);
 /* Verifies an add-chain JSON response for entry against the log's public key. */
 int tlog_ct_sct_json_verify(const tlog_ct_entry_t *entry, EVP_PKEY *key, const uint8_t log_id[32], const char *json, size_t len,
                             char *err);

@@ -13,6 +13,7 @@
 
 #include "tlog/dsig.h"
 #include "tlog/error.h"
+#include "tlog/nonces.h"
 
 enum {
     DSIG_HASH_SHA256 = 4,
@@ -68,7 +69,8 @@ static int dsig_algorithm(EVP_PKEY *key, char *err)
     return tlog_errorf(err, "digitally-signed: unsupported key type %s (want EC or RSA)", dsig_key_type(key));
 }
 
-int tlog_digitally_signed_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *out, size_t cap, size_t *out_len, char *err)
+int tlog_digitally_signed_sign(EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                               size_t *out_len, char *err)
 {
     EVP_MD_CTX *ctx = NULL;
     int alg = dsig_algorithm(key, err);
@@ -82,9 +84,15 @@ int tlog_digitally_signed_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, ui
     sig_len = cap - DSIG_HEADER;
     if (sig_len > 0xffff)
         sig_len = 0xffff;
-    if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
-        EVP_DigestSign(ctx, out + DSIG_HEADER, &sig_len, msg, len) != 1)
+    tlog_hash_t digest;
+    if (nonces != NULL && alg == DSIG_SIG_ECDSA)
+        tlog_sha256(msg, len, &digest);
+    if (nonces != NULL && alg == DSIG_SIG_ECDSA && tlog_nonces_sign(nonces, digest.bytes, out + DSIG_HEADER, sig_len, &sig_len)) {
+        /* signed with a reserved nonce */
+    } else if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
+               EVP_DigestSign(ctx, out + DSIG_HEADER, &sig_len, msg, len) != 1) {
         return dsig_finish(ctx, tlog_errorf(err, "digitally-signed: signing failed: %s", dsig_openssl_reason()));
+    }
     out[0] = DSIG_HASH_SHA256;
     out[1] = (uint8_t)alg;
     out[2] = (uint8_t)(sig_len >> 8);

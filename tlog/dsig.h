@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "tlog/hash.h"
+#include "tlog/nonces.h"
 
 /* A digitally-signed struct with an ECDSA P-256 signature is at most this long. */
 #define TLOG_DSIG_P256_MAX (4 + 72)
@@ -26,8 +27,13 @@
 /* version 0 || signature_type 1 (tree_hash) || u64 timestamp || u64 tree_size || root[32]. */
 void tlog_tree_head_input(uint64_t timestamp_ms, uint64_t size, const tlog_hash_t *root, uint8_t out[TLOG_TREE_HEAD_INPUT_SIZE]);
 
-/* Signs msg with an EC or RSA private key; writes the struct into out (cap bytes) and its length into out_len. */
-int tlog_digitally_signed_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *out, size_t cap, size_t *out_len, char *err);
+/*
+ * Signs msg with an EC or RSA private key; writes the struct into out (cap
+ * bytes) and its length into out_len. With nonces (tlog/nonces.h, made for
+ * this EC key) a reserved nonce is used when one is left.
+ */
+int tlog_digitally_signed_sign(EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+                               size_t *out_len, char *err);
 /* Checks a digitally-signed struct of exactly ds_len bytes over msg: algorithms matching the key, length, signature. */
 int tlog_digitally_signed_verify(EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8_t *ds, size_t ds_len, char *err);
 

@@ -397,7 +397,7 @@ static int keys_sign_rfc6962(const tlog_signer_t *s, const char *text, size_t te
     if (keys_tree_head_input(&s->super, text, text_len, timestamp_ms, input, err) != 0)
         return -1;
     keys_put_u64(out, timestamp_ms);
-    if (tlog_digitally_signed_sign(s->super.pkey, input, sizeof(input), out + 8, cap - 8, &ds_len, err) != 0)
+    if (tlog_digitally_signed_sign(s->super.pkey, NULL, input, sizeof(input), out + 8, cap - 8, &ds_len, err) != 0)
         return -1;
     *out_len = 8 + ds_len;
     return 0;

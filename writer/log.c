@@ -36,6 +36,8 @@ uint64_t writer_log_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+#define NONCES_MAX 50000
+
 static int load_keys(writer_log_t *log, char *err)
 {
     const faro_log_config_t *config = log->config;
@@ -46,6 +48,9 @@ static int load_keys(writer_log_t *log, char *err)
     if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, err) != 0)
         return -1;
     if (tlog_key_log_id(log->key, log->log_id, err) != 0)
+        return -1;
+    /* A round's worth of nonces, within reason: beyond it SCTs are signed the ordinary way. */
+    if ((log->nonces = tlog_nonces_new(log->key, config->pool_size < NONCES_MAX ? config->pool_size : NONCES_MAX, err)) == NULL)
         return -1;
     if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, err) != 0)
         return -1;
@@ -343,6 +348,7 @@ void writer_log_free(writer_log_t *log)
         tlog_signer_free(log->signers[i]);
         tlog_verifier_free(log->verifiers[i]);
     }
+    tlog_nonces_free(log->nonces);
     EVP_PKEY_free(log->key);
     chain_roots_free(log->roots);
     storage_free(log->storage);

@@ -7,6 +7,7 @@
 
 #include "tlog/buf.h"
 #include "tlog/ctentry.h"
+#include "tlog/nonces.h"
 #include "tlog/note.h"
 #include "tlog/tile.h"
 #include "writer/lockdb.h"
@@ -39,6 +40,7 @@ struct writer_log {
     char *dedup_path;
 
     EVP_PKEY *key;
+    tlog_nonces_t *nonces; /* for the SCTs; filled by the sequencer between rounds */
     uint8_t log_id[32];
     tlog_signer_t *signers[2]; /* RFC 6962 (0x05), Ed25519 (0x01) */
     tlog_verifier_t *verifiers[2];

@@ -406,7 +406,7 @@ static void *signer_main(void *arg)
     char err[TLOG_ERR_MAX];
     for (size_t i = s->first; i < s->end; i++) {
         pool_entry_t *e = s->batch->entries[i];
-        if (tlog_ct_sct_json(&e->entry, s->log->key, s->log->log_id, &e->sct, &e->sct_len, err) != 0)
+        if (tlog_ct_sct_json(&e->entry, s->log->key, s->log->nonces, s->log->log_id, &e->sct, &e->sct_len, err) != 0)
             faro_log(FARO_LOG_ERROR, s->log->config->name, "signing the SCT of entry %llu: %s",
                      (unsigned long long)e->entry.leaf_index, err);
     }
@@ -580,12 +580,22 @@ done:
     free(r.saved_edge);
 }
 
+#define NONCES_PER_STEP 32 /* about a millisecond of work */
+
 void *sequencer_main(void *arg)
 {
     writer_log_t *log = arg;
     uint64_t interval = log->config->sequence_interval_ms;
     uint64_t next = monotonic_ms() + interval;
     for (;;) {
+        /* Until the tick, nonces for the next round's SCTs (a few at a time, to notice a stop), then a wait. */
+        int more = 1;
+        while (more && monotonic_ms() < next) {
+            more = tlog_nonces_fill(log->nonces, NONCES_PER_STEP) > 0;
+            pthread_mutex_lock(&log->lock);
+            more = more && !log->stopping;
+            pthread_mutex_unlock(&log->lock);
+        }
         pthread_mutex_lock(&log->lock);
         while (!log->stopping && monotonic_ms() < next) {
             struct timespec deadline;

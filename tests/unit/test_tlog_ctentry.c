@@ -283,7 +283,7 @@ static void test_tlog_ctentry_sct_matches_vector(void **state)
     /* A fresh SCT verifies and carries the same fields; only the (randomised) signature differs. */
     char *json;
     size_t json_len;
-    assert_int_equal(tlog_ct_sct_json(&e0.entry, priv, log_id, &json, &json_len, err), 0);
+    assert_int_equal(tlog_ct_sct_json(&e0.entry, priv, NULL, log_id, &json, &json_len, err), 0);
     assert_int_equal(strlen(json), json_len);
     assert_int_equal(tlog_ct_sct_json_verify(&e0.entry, pub, log_id, json, json_len, err), 0);
     json_t *got = json_loads(json, 0, NULL), *want = json_loads(want_json, 0, NULL);

@@ -331,6 +331,38 @@ static void test_tlog_keys_dsig_static_ct_sct(void **state)
     json_decref(v);
 }
 
+/* Signatures with reserved nonces verify, use each nonce once, and fall back to ordinary signing when none is left. */
+static void test_tlog_keys_dsig_reserved_nonces(void **state)
+{
+    EVP_PKEY *key = testkeys_static_ct_private(), *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    static const uint8_t msg[] = "a message";
+    uint8_t ds[4][TLOG_DSIG_P256_MAX];
+    size_t ds_len[4];
+    char err[TLOG_ERR_MAX];
+    (void)state;
+
+    assert_null(tlog_nonces_new(ed, 4, err));
+    testutil_assert_mentions(err, "not an EC key");
+    tlog_nonces_t *nonces = tlog_nonces_new(key, 3, err);
+    assert_non_null(nonces);
+    assert_int_equal(tlog_nonces_fill(nonces, 2), 2);
+    assert_int_equal(tlog_nonces_fill(nonces, 5), 1); /* up to the capacity */
+    assert_int_equal(tlog_nonces_fill(nonces, 5), 0);
+    assert_int_equal(tlog_nonces_count(nonces), 3);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(tlog_digitally_signed_sign(key, nonces, msg, sizeof(msg), ds[i], sizeof(ds[i]), &ds_len[i], err), 0);
+        assert_int_equal(tlog_nonces_count(nonces), i < 3 ? 2 - i : 0);
+        assert_dsig_verifies_only_as_given(key, msg, sizeof(msg), ds[i], ds_len[i]);
+        /* A new nonce each time: the r values (and so the signatures) all differ. */
+        for (int j = 0; j < i; j++)
+            assert_false(ds_len[i] == ds_len[j] && memcmp(ds[i], ds[j], ds_len[i]) == 0);
+    }
+    tlog_nonces_free(nonces);
+    tlog_nonces_free(NULL);
+    EVP_PKEY_free(ed);
+    EVP_PKEY_free(key);
+}
+
 static void test_tlog_keys_dsig_sign_and_verify(void **state)
 {
     size_t ds_len;
@@ -341,18 +373,18 @@ static void test_tlog_keys_dsig_sign_and_verify(void **state)
     size_t other_len;
     (void)state;
 
-    assert_int_equal(tlog_digitally_signed_sign(key, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), 0);
+    assert_int_equal(tlog_digitally_signed_sign(key, NULL, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), 0);
     assert_int_equal(ds[0], 4);
     assert_int_equal(ds[1], 3);
     assert_int_equal((size_t)(ds[2] << 8 | ds[3]), ds_len - 4);
     assert_dsig_verifies_only_as_given(key, msg, sizeof(msg), ds, ds_len);
     /* randomised, yet both verify */
-    assert_int_equal(tlog_digitally_signed_sign(key, msg, sizeof(msg), other, sizeof(other), &other_len, err), 0);
+    assert_int_equal(tlog_digitally_signed_sign(key, NULL, msg, sizeof(msg), other, sizeof(other), &other_len, err), 0);
     assert_int_equal(tlog_digitally_signed_verify(key, msg, sizeof(msg), other, other_len, err), 0);
 
-    assert_int_equal(tlog_digitally_signed_sign(key, msg, sizeof(msg), ds, 40, &ds_len, err), -1);
+    assert_int_equal(tlog_digitally_signed_sign(key, NULL, msg, sizeof(msg), ds, 40, &ds_len, err), -1);
     testutil_assert_mentions(err, "40 bytes of room");
-    assert_int_equal(tlog_digitally_signed_sign(ed, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), -1);
+    assert_int_equal(tlog_digitally_signed_sign(ed, NULL, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), -1);
     testutil_assert_mentions(err, "unsupported key type ED25519");
     assert_int_equal(tlog_digitally_signed_verify(ed, msg, sizeof(msg), other, other_len, err), -1);
 
@@ -385,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_tlog_keys_dsig_external_sth),
         cmocka_unit_test(test_tlog_keys_dsig_static_ct_sct),
         cmocka_unit_test(test_tlog_keys_dsig_sign_and_verify),
+        cmocka_unit_test(test_tlog_keys_dsig_reserved_nonces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
