@@ -563,13 +563,14 @@ static void round_run(writer_log_t *log)
         log->sequencing_answered = 1;
         pthread_mutex_unlock(&log->lock);
         answer_all(r.batch, 200, "the SCT could not be signed; please retry");
+        /* The round's duration is what its submitters waited for: the dedup index is written after. */
+        observe_round(log, monotonic_ms() - started, r.batch->count);
         round_record(log, r.batch);
         pthread_mutex_lock(&log->lock);
         log->sequencing = NULL;
         log->sequencing_answered = 0;
         atomic_fetch_add(&log->rounds_answered, 1);
         pthread_mutex_unlock(&log->lock);
-        observe_round(log, monotonic_ms() - started, r.batch->count);
     }
 done:
     if (!idle)
