@@ -336,6 +336,7 @@ typedef struct round {
     tlog_buf_t saved_data_tile; /* likewise: a round that completes the tile reuses the buffer for the next */
     fingerprint_set_t issuers;  /* issuers this round publishes; known to the log only once it commits */
     storage_bundle_t bundle;
+    uint64_t ms[5]; /* monotonic ms at: start, staged, committed, published, answered */
 } round_t;
 
 /* Step 2: everything in memory. */
@@ -489,7 +490,7 @@ static void round_run(writer_log_t *log)
     const faro_log_config_t *config = log->config;
     uint64_t started = monotonic_ms();
     char err[TLOG_ERR_MAX];
-    round_t r = {.saved_edge = NULL};
+    round_t r = {.ms = {started}};
     signer_t signers[SIGNERS_MAX] = {{.started = 0}};
 
     pthread_mutex_lock(&log->lock);
@@ -527,6 +528,7 @@ static void round_run(writer_log_t *log)
     int staged = idle ? 0 : storage_bundle_stage(log->storage, &r.bundle, size, &root, err);
     if (staged == TLOG_DURABLE_FATAL)
         faro_fatal(config->name, "staging the round of size %llu: %s", (unsigned long long)size, err);
+    r.ms[1] = monotonic_ms();
     if (staged != 0 || writer_log_sign_checkpoint(log, size, &root, r.timestamp, &checkpoint, &checkpoint_len, err) != 0) {
         faro_log(FARO_LOG_ERROR, config->name, "round of %zu entries failed before commit: %s", r.batch->count, err);
         signers_join(signers);
@@ -542,9 +544,11 @@ static void round_run(writer_log_t *log)
     /* Commit: from here every failure stops the writer, and the next start finishes the round. */
     if (lockdb_replace(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, checkpoint, checkpoint_len, err) != 0)
         faro_fatal(config->name, "storing checkpoint %llu in the lock DB: %s", (unsigned long long)size, err);
+    r.ms[2] = monotonic_ms();
     if ((!idle && storage_bundle_publish(log->storage, &r.bundle, err) != 0) ||
         storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0)
         faro_fatal(config->name, "publishing tree size %llu: %s", (unsigned long long)size, err);
+    r.ms[3] = monotonic_ms();
     free(log->checkpoint);
     log->checkpoint = checkpoint;
     log->checkpoint_len = checkpoint_len;
@@ -564,7 +568,15 @@ static void round_run(writer_log_t *log)
         pthread_mutex_unlock(&log->lock);
         answer_all(r.batch, 200, "the SCT could not be signed; please retry");
         /* The round's duration is what its submitters waited for: the dedup index is written after. */
-        observe_round(log, monotonic_ms() - started, r.batch->count);
+        r.ms[4] = monotonic_ms();
+        observe_round(log, r.ms[4] - started, r.batch->count);
+        if (r.ms[4] - started > config->sequence_interval_ms)
+            faro_log(FARO_LOG_WARN, config->name,
+                     "round of %zu entries took %llu ms, longer than sequence_interval: building and staging %llu ms, "
+                     "checkpoint and lock DB %llu ms, publishing %llu ms, signing and answering %llu ms",
+                     r.batch->count, (unsigned long long)(r.ms[4] - started), (unsigned long long)(r.ms[1] - r.ms[0]),
+                     (unsigned long long)(r.ms[2] - r.ms[1]), (unsigned long long)(r.ms[3] - r.ms[2]),
+                     (unsigned long long)(r.ms[4] - r.ms[3]));
         round_record(log, r.batch);
         pthread_mutex_lock(&log->lock);
         log->sequencing = NULL;
