@@ -21,7 +21,10 @@
  *      also the PSC's issuer name and authority key identifier).
  *
  * Cost: one signature verification per certificate on the path, plus a
- * re-encoding of the TBSCertificate for precertificates. Roots are kept
+ * re-encoding of the TBSCertificate for precertificates; a chain[1..] that
+ * verified before costs only chain[0]'s parse and signature (chain_paths.c,
+ * chain_verify_known), and chain[0] is parsed in a lean library context
+ * (chain_lean.c). Roots are kept
  * beside their X509_STORE as the DER they were configured with; adding one
  * compares it with each root already present (duplicates are skipped).
  */
