@@ -11,7 +11,7 @@
  * Entries alternate between two leaf certificates, one under each
  * intermediate (each entry's own index makes its leaf hash distinct).
  *
- * Generating a million entries takes a few seconds and ~600 MB; DIR/.tree
+ * Generating a million entries takes a few seconds and ~600 MB; DIR/gentree.done
  * records the size and root of a finished tree, and a second run over the
  * same DIR with the same ENTRIES only signs a fresh checkpoint (a
  * checkpoint is "too old" for /health after a few seconds).
