@@ -180,6 +180,13 @@ static void write_checkpoint(const char *dir, const char *origin, uint64_t size,
     free(note);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
 /* The root recorded in DIR/gentree.done for a finished tree of n entries: 1 if there is one. */
 static int finished_tree(const char *dir, uint64_t n, tlog_hash_t *root)
 {
@@ -216,12 +223,9 @@ int main(int argc, char **argv)
         die("keys", err);
     OPENSSL_cleanse(seed, sizeof(seed));
 
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
     tlog_hash_t root;
     if (!finished_tree(dir, n, &root)) {
-        write_tree(dir, n, now_ms, &root);
+        write_tree(dir, n, now_ms(), &root);
         write_log_json(dir, origin, ecdsa, signers[1]);
         char stamp[32 + 2 * TLOG_HASH_SIZE];
         int len = snprintf(stamp, sizeof(stamp), "%" PRIu64 " ", n);
@@ -229,7 +233,7 @@ int main(int argc, char **argv)
         strcat(stamp, "\n");
         write_file(dir, "gentree.done", stamp, strlen(stamp));
     }
-    write_checkpoint(dir, origin, n, &root, now_ms, signers);
+    write_checkpoint(dir, origin, n, &root, now_ms(), signers);
 
     tlog_signer_free(signers[0]);
     tlog_signer_free(signers[1]);
