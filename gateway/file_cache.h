@@ -14,11 +14,15 @@
  * a changed path merely misses.
  *
  * Memory: at most max_bytes per cache (file bytes plus a fixed overhead per
- * entry), evicted by segmented LRU: a file enters a probation segment and
- * moves to a protected one (at most 4/5 of max_bytes) on its second use, so
- * a stream of files used once (a monitor reading every data tile) does not
- * push out the hash tiles that proofs read again and again. A file larger
- * than max_bytes / 8 is served but not kept.
+ * entry) and one entry per 4 KiB of it, evicted by segmented LRU: a file
+ * enters a probation segment and moves to a protected one (at most 4/5 of
+ * max_bytes) on its second use, so a stream of files used once (a monitor
+ * reading every data tile) does not push out the hash tiles that proofs
+ * read again and again. A file above 64 KiB (a data tile) is kept only when
+ * it is read a second time soon after the first: until then it is read
+ * into the request's pool, which is cheaper than copying into a cold cache
+ * entry that would only be evicted. A file larger than max_bytes / 8 is
+ * served but never kept.
  *
  * A body is h2o shared memory linked to the request's pool: it stays valid
  * until the request is done even if the cache evicts it meanwhile. One cache
