@@ -121,7 +121,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
         {.fd = public_fd, .hosts = gw->public_hosts, .ssl_ctx = gw->ssl_ctx},
         {.fd = admin_fd, .hosts = gw->admin_hosts},
     };
-    gw->server = server_start(&gw->globalconf, listeners, 2, threads, NULL, NULL);
+    gw->server = server_new(&gw->globalconf, listeners, 2, threads);
+    server_run(gw->server, NULL, NULL);
     faro_log(FARO_LOG_INFO, "faro-gateway", "serving %zu logs on %s (%s) with %u threads; admin on %s", gw->nlogs,
              config->gateway.listen, gw->ssl_ctx != NULL ? "HTTPS, HTTP/2" : "HTTP", threads, config->gateway.admin_listen);
     *out = gw;
