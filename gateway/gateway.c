@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/log.h"
@@ -18,6 +19,25 @@
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
 #define CLIENT_TABLE_SLOTS 65536
+
+/*
+ * The gateway never needs a signing key, so a key it could open for writing
+ * is a deployment mistake: refused. Root passes permission checks, so for
+ * root the key's mode bits decide.
+ */
+static int check_key_not_writable(const char *path, const char *key_name, size_t i, char *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0; /* absent or unreadable to us: the best case */
+    int writable = geteuid() == 0 ? (st.st_mode & 0222) != 0 : access(path, W_OK) == 0;
+    if (writable)
+        return tlog_errorf(err,
+                           "logs[%zu].%s: faro-gateway could open this signing key for writing (%s, mode %04o), and it never "
+                           "needs it: run the gateway as a user that cannot write it, or chmod 400 %s",
+                           i, key_name, path, (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
 
 static int open_logs(gateway_t *gw, char *err)
 {
@@ -39,6 +59,9 @@ static int open_logs(gateway_t *gw, char *err)
                                    gw->logs[j].config->name);
         if ((log->storage_fd = gateway_files_open_dir(log->config->storage, why)) < 0)
             return tlog_errorf(err, "logs[%zu].storage: %s", i, why);
+        if (check_key_not_writable(log->config->key, "key", i, err) != 0 ||
+            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0)
+            return -1;
     }
     return 0;
 }
@@ -128,7 +151,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
         {.fd = public_fd, .hosts = gw->public_hosts, .ssl_ctx = gw->ssl_ctx},
         {.fd = admin_fd, .hosts = gw->admin_hosts},
     };
-    gw->server = server_start(&gw->globalconf, listeners, 2, threads, NULL, NULL);
+    gw->server = server_new(&gw->globalconf, listeners, 2, threads);
+    server_run(gw->server, NULL, NULL);
     faro_log(FARO_LOG_INFO, "faro-gateway", "serving %zu logs on %s (%s) with %u threads; admin on %s", gw->nlogs,
              config->gateway.listen, gw->ssl_ctx != NULL ? "HTTPS, HTTP/2" : "HTTP", threads, config->gateway.admin_listen);
     *out = gw;

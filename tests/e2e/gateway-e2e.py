@@ -15,7 +15,8 @@ On loopback, with both daemons running:
     public listener does not serve them;
   - /metrics counters move as requested; /health is 200 with a live writer,
     and 500 naming the log when the checkpoint is stale, its signature is bad,
-    or the log's origin is not the checkpoint's;
+    or the log's origin is not the checkpoint's; a signing key the gateway
+    could write is refused at start;
   - the log's page and the index name the log's origin, ID and keys, and
     headless Chromium renders the page (its DOM and a screenshot).
 
@@ -359,6 +360,19 @@ def test(args, workdir):
     check_pages(gateway, log_)
     check_health(args, workdir, template, gateway, writer, log_)
     gateway.stop()
+    check_refuses_writable_key(args, workdir, template, log_)
+
+
+def check_refuses_writable_key(args, workdir, template, log_):
+    """The gateway never needs a signing key: one it could write is refused at start, naming the key."""
+    os.chmod(log_.key, 0o600)
+    refused = Gateway(args["gateway"], workdir, template)
+    refused.start(wait=False)
+    code = refused.proc.wait(30)
+    os.chmod(log_.key, 0o400)
+    check(code == 1 and "logs[0].key" in refused.stderr() and "never" in refused.stderr(),
+          "a writable signing key was not refused: exit %s\n%s" % (code, refused.stderr()))
+    log("keys: the gateway refuses to start when it could write a signing key: %s" % refused.stderr().strip()[-120:])
 
 
 if __name__ == "__main__":
