@@ -46,7 +46,7 @@ typedef struct tree_dir {
     const char *dir;
 } tree_dir_t;
 
-static void die(const char *what, const char *why)
+_Noreturn static void die(const char *what, const char *why)
 {
     fprintf(stderr, "gentree: %s: %s\n", what, why);
     exit(1);
