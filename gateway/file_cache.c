@@ -52,6 +52,11 @@ struct entry {
     char *path, *body;
 };
 
+typedef struct seen {
+    uint64_t hash;
+    uint64_t read; /* large_reads when it was read */
+} seen_t;
+
 typedef struct slot {
     uint64_t hash;
     entry_t *entry; /* NULL: empty */
@@ -62,8 +67,9 @@ struct file_cache {
     uint8_t secret[crypto_shorthash_KEYBYTES];
     slot_t *slots;
     size_t slot_mask;
-    uint64_t *seen; /* hashes of large files read and not kept, by hash & seen_mask */
+    seen_t *seen; /* large files read and not kept, by hash & seen_mask */
     size_t seen_mask;
+    uint64_t large_reads; /* of large files not kept, so far */
     uint64_t promotions;
     segment_t probation, protected;
 };
@@ -205,9 +211,12 @@ static void keep(file_cache_t *cache, entry_t *e)
 
 /*
  * Whether to keep a file of len bytes just read: a small one always; a large
- * one (a data tile) only if it was read recently already, so a stream of
- * files read once passes through the request pool without pushing anything
- * out. "Recently" is a direct-mapped table of the last large keys read.
+ * one (a data tile) only if it was read before within the last reads of
+ * large files that a quarter of the cache could hold. A file read again
+ * only later would have been evicted before that second read anyway, so
+ * files read once, or seldom, pass through the request pool without pushing
+ * anything out, while the tile every monitor fetches after it fills is kept.
+ * The earlier reads are a direct-mapped table of (key, read number).
  */
 static int admit(file_cache_t *cache, uint64_t hash, size_t len)
 {
@@ -215,10 +224,11 @@ static int admit(file_cache_t *cache, uint64_t hash, size_t len)
         return 0;
     if (len <= LARGE_FILE)
         return 1;
-    uint64_t *seen = &cache->seen[hash & cache->seen_mask];
-    if (*seen == hash)
+    seen_t *seen = &cache->seen[hash & cache->seen_mask];
+    uint64_t distance = cache->large_reads - seen->read;
+    if (seen->hash == hash && distance <= cache->max_bytes / 4 / len)
         return 1;
-    *seen = hash;
+    *seen = (seen_t){hash, ++cache->large_reads};
     return 0;
 }
 

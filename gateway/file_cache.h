@@ -19,10 +19,11 @@
  * max_bytes) on its second use, so a stream of files used once (a monitor
  * reading every data tile) does not push out the hash tiles that proofs
  * read again and again. A file above 64 KiB (a data tile) is kept only when
- * it is read a second time soon after the first: until then it is read
- * into the request's pool, which is cheaper than copying into a cold cache
- * entry that would only be evicted. A file larger than max_bytes / 8 is
- * served but never kept.
+ * it is read a second time soon enough after the first to have still been
+ * in the cache (see admit in file_cache.c): until then it is read into the
+ * request's pool, which is cheaper than copying it into a cold cache entry
+ * that would only be evicted. A file larger than max_bytes / 8 is served but
+ * never kept.
  *
  * A body is h2o shared memory linked to the request's pool: it stays valid
  * until the request is done even if the cache evicts it meanwhile. One cache
