@@ -135,7 +135,7 @@ static void test_gateway_file_cache_refusals(void **state)
     close(dir);
 }
 
-/* A large file is kept on its second read, not its first; a small cache keeps none of them. */
+/* A large file is kept on a second read soon after its first, not on its first; a small cache keeps none of them. */
 static void test_gateway_file_cache_large_files_kept_when_read_again(void **state)
 {
     (void)state;
@@ -149,6 +149,19 @@ static void test_gateway_file_cache_large_files_kept_when_read_again(void **stat
     assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'b');
     put("tile/data/000", 'c', 140 * KIB);
     assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'b');
+
+    /* Read again only after more other large files than a quarter of the cache holds (7 here): not kept. */
+    char name[32];
+    put("tile/data/100", 'a', 140 * KIB);
+    first_byte(cache, &pool, dir, "tile/data/100", 1, 140 * KIB);
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "tile/data/%03d", 200 + i);
+        put(name, 'x', 140 * KIB);
+        first_byte(cache, &pool, dir, name, 1, 140 * KIB);
+    }
+    assert_int_equal(first_byte(cache, &pool, dir, "tile/data/100", 1, 140 * KIB), 'a');
+    put("tile/data/100", 'b', 140 * KIB);
+    assert_int_equal(first_byte(cache, &pool, dir, "tile/data/100", 1, 140 * KIB), 'b');
 
     for (int c = 'd'; c < 'h'; c++) { /* above an eighth of the small cache: never kept */
         put("tile/data/000", c, 140 * KIB);
