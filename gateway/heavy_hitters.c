@@ -299,17 +299,19 @@ static void report_make(heavy_hitters_t *hh, size_t top, report_t *r)
 static void append_shown(tlog_buf_t *out, const char *s, size_t len, int html)
 {
     static const char *const references[] = {['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;"};
+    static const char digits[] = "0123456789abcdef";
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (html && c < sizeof(references) / sizeof(references[0]) && references[c] != NULL) {
-            tlog_buf_appendf(out, "%s", references[c]);
+            tlog_buf_append(out, references[c], strlen(references[c]));
         } else if (c == '\\') {
             tlog_buf_append(out, "\\\\", 2);
         } else if (c >= 0x20 && c < 0x7f) {
             tlog_buf_append(out, &s[i], 1);
         } else {
-            tlog_buf_appendf(out, "\\x%02x", c);
+            const char hex[4] = {'\\', 'x', digits[c >> 4], digits[c & 15]};
+            tlog_buf_append(out, hex, sizeof(hex));
         }
     }
 }
