@@ -136,6 +136,10 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);
     h2o_hostconf_t *admin_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("admin")), 65535);
+    if (gateway_proxy_register(gw, public_host, err) != 0) {
+        h2o_config_dispose(&gw->globalconf);
+        goto fail;
+    }
     gateway_http_register(gw, public_host);
     gateway_admin_register(gw, admin_host);
     gw->public_hosts[0] = public_host;
@@ -153,6 +157,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
 fail:
     if (public_fd >= 0)
         close(public_fd);
+    if (admin_fd >= 0)
+        close(admin_fd);
     free_gateway(gw);
     return -1;
 }

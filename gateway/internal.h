@@ -52,6 +52,8 @@ typedef struct gateway_handler {
 /* Hook the request handlers into a host of the public listener and of the admin listener. */
 void gateway_http_register(gateway_t *gw, h2o_hostconf_t *host);
 void gateway_admin_register(gateway_t *gw, h2o_hostconf_t *host);
+/* With gateway.proxy_submissions, each log's add-chain and add-pre-chain go on to the writer; call first. */
+int gateway_proxy_register(gateway_t *gw, h2o_hostconf_t *host, char *err);
 /* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live in the request's pool. */
 void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
                      const char *body, size_t len);
