@@ -116,8 +116,8 @@ static int create_log(writer_log_t *log, char *err)
     return 0;
 }
 
-/* Brings storage up to the lock DB's checkpoint, or refuses. */
-static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *lock, char *err)
+/* Brings storage up to the lock DB's checkpoint, or refuses; counts the temporary files it swept into *swept. */
+static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *lock, size_t *swept, char *err)
 {
     const char *name = log->config->name;
     char *stored = NULL;
@@ -175,7 +175,9 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
         }
         faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
                  (unsigned long long)lock->size, bundle.files);
-        int published_ok = storage_bundle_publish(log->storage, &bundle, err);
+        int published_ok = storage_bundle_sweep(log->storage, &bundle, swept, err);
+        if (published_ok == 0)
+            published_ok = storage_bundle_publish(log->storage, &bundle, err);
         storage_bundle_free(&bundle);
         if (published_ok != 0)
             goto done;
@@ -183,7 +185,10 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
     if (!have_storage || stored_len != log->checkpoint_len || memcmp(stored, log->checkpoint, stored_len) != 0)
         if (storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
             goto done;
-    if (storage_bundle_drop(log->storage, lock->size, &lock->root, err) != 0)
+    int dropped = storage_bundle_drop(log->storage, lock->size, &lock->root, err);
+    if (dropped == TLOG_DURABLE_FATAL)
+        goto done;
+    if (dropped != 0)
         faro_log(FARO_LOG_WARN, name, "could not remove old staging bundles: %s", err);
     ret = 0;
 done:
@@ -291,6 +296,7 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
     writer_log_t *log = calloc(1, sizeof(*log));
     char why[TLOG_ERR_MAX];
     tlog_checkpoint_t lock;
+    size_t swept = 0;
 
     if (log == NULL)
         abort();
@@ -313,7 +319,7 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
         goto fail;
     if (lockdb_open(lock_db, create_missing, &log->lockdb, why) != 0 || dedup_open(log->dedup_path, &log->dedup, why) != 0)
         goto fail;
-    if (reconcile(log, create_missing, &lock, why) != 0)
+    if (storage_sweep(log->storage, &swept, why) != 0 || reconcile(log, create_missing, &lock, &swept, why) != 0)
         goto fail;
     if (tlog_edge_load(log->edge, lock.size, &lock.root, storage_read_tile, log->storage, why) != 0 ||
         load_data_tile(log, lock.size, why) != 0)
@@ -323,8 +329,8 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
     log->pool = pool_new(config->pool_size);
     atomic_store(&log->metrics.tree_size, lock.size);
     atomic_store(&log->metrics.checkpoint_ms, log->checkpoint_ms);
-    faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots", (unsigned long long)lock.size,
-             chain_roots_count(log->roots));
+    faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots, %zu leftover temporary files removed",
+             (unsigned long long)lock.size, chain_roots_count(log->roots), swept);
     *out = log;
     return 0;
 fail:

@@ -79,5 +79,7 @@ enum {
 void writer_log_count_submission(writer_log_t *log, int precert, int outcome);
 /* Appends this log's Prometheus metrics (text exposition format). */
 void writer_log_metrics(writer_log_t *log, tlog_buf_t *out);
+/* Appends the metrics of the whole process: durable-write system calls by kind (fsyncs are what a disk feels). */
+void writer_process_metrics(tlog_buf_t *out);
 
 #endif

@@ -71,6 +71,8 @@ int main(int argc, char **argv)
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write fails with EFBIG (a failed round) instead of killing the writer. */
+    signal(SIGXFSZ, SIG_IGN);
 
     faro_config_t *config;
     if (faro_config_load(config_path, &config, err) != 0)

@@ -1,9 +1,10 @@
-/* faro-writer's Prometheus metrics for one log (counters kept as atomics in writer_log_t). */
+/* faro-writer's Prometheus metrics: per log (counters kept as atomics in writer_log_t), and the process's durable writes. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "tlog/durable.h"
 #include "writer/log_internal.h"
 
 void writer_log_count_submission(writer_log_t *log, int precert, int outcome)
@@ -55,4 +56,11 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
     appendf(out, "faro_writer_checkpoint_age_seconds{log=\"%s\"} %.3f\n", name,
             (now_ms - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
+}
+
+void writer_process_metrics(tlog_buf_t *out)
+{
+    static const char *const calls[] = {"", "write", "fsync", "rename", "dirsync"};
+    for (int op = TLOG_FAULT_WRITE; op <= TLOG_FAULT_DIRSYNC; op++)
+        appendf(out, "faro_writer_durable_calls_total{call=\"%s\"} %lu\n", calls[op], tlog_durable_calls(op));
 }

@@ -470,7 +470,10 @@ static void round_run(writer_log_t *log)
     atomic_store(&log->metrics.tree_size, size);
     atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
     fingerprint_merge(log->issuers_known, &r.issuers);
-    if (!idle && storage_bundle_drop(log->storage, size, &root, err) != 0)
+    int dropped = idle ? 0 : storage_bundle_drop(log->storage, size, &root, err);
+    if (dropped == TLOG_DURABLE_FATAL)
+        faro_fatal(config->name, "removing the staged bundle of size %llu: %s", (unsigned long long)size, err);
+    if (dropped != 0)
         faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
 
     if (!idle) {
