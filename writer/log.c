@@ -303,7 +303,6 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
     log->config = config;
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->wake, NULL);
-    pthread_rwlock_init(&log->roots_lock, NULL);
     log->edge = malloc(sizeof(*log->edge));
     tlog_edge_init(log->edge);
     log->state_dir = state_dir_for(lock_db, config->name);
@@ -311,7 +310,7 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
         abort();
     chain_policy_from_config(config, &log->policy);
 
-    if (load_keys(log, why) != 0 || chain_roots_load(config->roots, &log->roots, why) != 0 ||
+    if (load_keys(log, why) != 0 || roots_open(config->roots, config->storage, &log->roots, why) != 0 ||
         chain_policy_check(&log->policy, why) != 0)
         goto fail;
     if (tlog_durable_mkdirs(log->state_dir, why) != 0 ||
@@ -330,7 +329,7 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
     atomic_store(&log->metrics.tree_size, lock.size);
     atomic_store(&log->metrics.checkpoint_ms, log->checkpoint_ms);
     faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots, %zu leftover temporary files removed",
-             (unsigned long long)lock.size, chain_roots_count(log->roots), swept);
+             (unsigned long long)lock.size, roots_count(log->roots), swept);
     *out = log;
     return 0;
 fail:
@@ -350,7 +349,8 @@ void writer_log_free(writer_log_t *log)
         tlog_verifier_free(log->verifiers[i]);
     }
     EVP_PKEY_free(log->key);
-    chain_roots_free(log->roots);
+    roots_fetch_free(log->roots_fetch);
+    roots_free(log->roots);
     storage_free(log->storage);
     lockdb_close(log->lockdb);
     dedup_close(log->dedup);
@@ -359,7 +359,6 @@ void writer_log_free(writer_log_t *log)
     free(log->checkpoint);
     free(log->state_dir);
     free(log->dedup_path);
-    pthread_rwlock_destroy(&log->roots_lock);
     pthread_cond_destroy(&log->wake);
     pthread_mutex_destroy(&log->lock);
     free(log);
@@ -372,32 +371,37 @@ const faro_log_config_t *writer_log_config(const writer_log_t *log)
 
 int writer_log_validate(writer_log_t *log, int precert, const chain_request_t *request, time_t now, chain_result_t *out, char *err)
 {
-    pthread_rwlock_rdlock(&log->roots_lock);
-    int ret = chain_validate(log->roots, &log->policy, precert, request->ders, request->lens, request->count, now, out, err);
-    pthread_rwlock_unlock(&log->roots_lock);
-    return ret;
+    return roots_validate(log->roots, &log->policy, precert, request, now, out, err);
 }
 
 char *writer_log_roots_json(writer_log_t *log, size_t *len)
 {
-    pthread_rwlock_rdlock(&log->roots_lock);
-    char *json = chain_roots_json(log->roots, len);
-    pthread_rwlock_unlock(&log->roots_lock);
-    return json;
+    return roots_json(log->roots, len);
 }
 
 int writer_log_reload_roots(writer_log_t *log, char *err)
 {
-    chain_roots_t *roots;
-    if (chain_roots_load(log->config->roots, &roots, err) != 0)
+    if (roots_reload(log->roots, err) != 0)
         return -1;
-    pthread_rwlock_wrlock(&log->roots_lock);
-    chain_roots_t *old = log->roots;
-    log->roots = roots;
-    pthread_rwlock_unlock(&log->roots_lock);
-    chain_roots_free(old);
-    faro_log(FARO_LOG_INFO, log->config->name, "reloaded roots: %zu", chain_roots_count(roots));
+    faro_log(FARO_LOG_INFO, log->config->name, "reloaded roots: %zu", roots_count(log->roots));
     return 0;
+}
+
+int writer_log_start(writer_log_t *log, char *err)
+{
+    const faro_log_config_t *c = log->config;
+    if (sequencer_start(log, err) != 0)
+        return -1;
+    if (c->roots_remote_fetch_url == NULL)
+        return 0;
+    return roots_fetch_start(log->roots, c->name, c->roots_remote_fetch_url, c->roots_remote_fetch_interval_ms, &log->roots_fetch,
+                             err);
+}
+
+void writer_log_stop(writer_log_t *log)
+{
+    roots_fetch_stop(log->roots_fetch);
+    sequencer_stop(log);
 }
 
 int writer_log_open_reader(writer_log_t *log, dedup_t **out, char *err)

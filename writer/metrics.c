@@ -56,6 +56,11 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
     appendf(out, "faro_writer_checkpoint_age_seconds{log=\"%s\"} %.3f\n", name,
             (now_ms - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
+    appendf(out, "faro_writer_roots{log=\"%s\"} %zu\n", name, roots_count(log->roots));
+    static const char *const fetch_outcomes[] = {"ok", "download_failed", "invalid_bundle", "backup_failed"};
+    for (int o = 0; log->roots_fetch != NULL && o < ROOTS_FETCH_OUTCOMES; o++)
+        appendf(out, "faro_writer_roots_fetches_total{log=\"%s\",outcome=\"%s\"} %lu\n", name, fetch_outcomes[o],
+                roots_fetch_count(log->roots_fetch, o));
 }
 
 void writer_process_metrics(tlog_buf_t *out)

@@ -494,7 +494,7 @@ done:
     free(r.saved_edge);
 }
 
-void *sequencer_main(void *arg)
+static void *sequencer_main(void *arg)
 {
     writer_log_t *log = arg;
     uint64_t interval = log->config->sequence_interval_ms;
@@ -526,7 +526,7 @@ void *sequencer_main(void *arg)
     }
 }
 
-int writer_log_start(writer_log_t *log, char *err)
+int sequencer_start(writer_log_t *log, char *err)
 {
     pthread_condattr_t attr;
     log->issuers_known = calloc(1, sizeof(fingerprint_set_t));
@@ -542,7 +542,7 @@ int writer_log_start(writer_log_t *log, char *err)
     return 0;
 }
 
-void writer_log_stop(writer_log_t *log)
+void sequencer_stop(writer_log_t *log)
 {
     if (!log->started)
         return;
