@@ -1,6 +1,7 @@
-"""Shared pieces of faro-writer's end-to-end tests (writer-e2e.py, writer-crash.py, writer-faults.py, writer-roots.py).
+"""Shared pieces of faro's end-to-end tests (writer-e2e.py, writer-crash.py, writer-faults.py, writer-roots.py,
+gateway-e2e.py, hostile.py, load.py).
 
-Starts and stops faro-writer on a free loopback port, writes its keys and
+Starts and stops faro-writer and faro-gateway on free loopback ports, writes keys and
 configuration, talks HTTP/1.1 with keep-alive, reads a log's checkpoint from
 storage, finds leftover temporary files, and runs ctcheck. Python standard
 library only.
@@ -117,11 +118,17 @@ def write_config(path, lock_db, logs, roots):
         f.write(text)
 
 
-RUNNING = []  # Writers started and not yet reaped, killed if a test ends early
+RUNNING = []  # daemons started and not yet reaped, killed if a test ends early
 
 
-class Writer:
-    """A faro-writer process on a fresh port; its stderr goes to a file checked for sanitizer reports."""
+class Daemon:
+    """A faro daemon on fresh loopback ports; its stderr goes to a file checked for sanitizer reports.
+
+    Subclasses say which binary, which command-line flags, how to fill the configuration
+    template (config_text) and how to tell it is serving (ready_path on self.port)."""
+
+    name = "daemon"
+    ready_path = "/metrics"
 
     def __init__(self, binary, workdir, config_template):
         RUNNING.append(self)
@@ -133,19 +140,22 @@ class Writer:
         self.runs = 0
         self.stderr_path = None
 
-    def start(self, create_missing=False, wait=True, env=None, preexec_fn=None):
-        """Starts the writer; env adds variables (FARO_DURABLE_FAULT), preexec_fn runs in the child (setrlimit)."""
-        self.port = free_port()
+    def config_text(self, template_text):
+        raise NotImplementedError
+
+    def flags(self, **options):
+        return []
+
+    def launch(self, wait=True, env=None, preexec_fn=None, **options):
+        """Starts the daemon; env adds variables (FARO_DURABLE_FAULT), preexec_fn runs in the child (setrlimit)."""
         with open(self.template) as f:
-            text = f.read().replace("@PORT@", str(self.port))
-        config = os.path.join(self.workdir, "faro.yaml")
+            text = self.config_text(f.read())
+        config = os.path.join(self.workdir, "%s.yaml" % self.name)
         with open(config, "w") as f:
             f.write(text)
         self.runs += 1
-        self.stderr_path = os.path.join(self.workdir, "writer-%d.stderr" % self.runs)
-        args = [self.binary, "--config", config, "--threads", "4"]
-        if create_missing:
-            args.append("--create-missing")
+        self.stderr_path = os.path.join(self.workdir, "%s-%d.stderr" % (self.name, self.runs))
+        args = [self.binary, "--config", config] + self.flags(**options)
         environment = dict(os.environ)
         environment["LSAN_OPTIONS"] = ":".join(
             filter(None, [environment.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
@@ -154,17 +164,17 @@ class Writer:
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=environment,
                                          preexec_fn=preexec_fn)
         if wait:
-            wait_until(self.ready, 60, "faro-writer to listen on port %d" % self.port)
+            wait_until(self.ready, 60, "%s to listen on port %d" % (self.name, self.port))
 
     def ready(self):
         if self.proc.poll() is not None:
-            raise Failure("faro-writer exited with %s while starting:\n%s" % (self.proc.returncode, self.stderr()))
+            raise Failure("%s exited with %s while starting:\n%s" % (self.name, self.proc.returncode, self.stderr()))
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", "/metrics")
-            ok = conn.getresponse().status == 200
+            conn.request("GET", self.ready_path)
+            conn.getresponse().read()
             conn.close()
-            return ok
+            return True
         except OSError:
             return False
 
@@ -175,32 +185,32 @@ class Writer:
     def check_sanitizers(self):
         text = self.stderr()
         for marker in SANITIZER_MARKERS:
-            check(marker not in text, "faro-writer run %d: sanitizer report (%s):\n%s" % (self.runs, marker, text[-6000:]))
+            check(marker not in text, "%s run %d: sanitizer report (%s):\n%s" % (self.name, self.runs, marker, text[-6000:]))
 
     def stop(self, timeout=60):
-        """SIGTERM; the writer must exit 0 with a clean stderr."""
+        """SIGTERM; the daemon must exit 0 with a clean stderr."""
         self.proc.send_signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            raise Failure("faro-writer did not exit within %d s of SIGTERM" % timeout)
+            raise Failure("%s did not exit within %d s of SIGTERM" % (self.name, timeout))
         self.check_sanitizers()
-        check(code == 0, "faro-writer exited with %d after SIGTERM:\n%s" % (code, self.stderr()[-4000:]))
+        check(code == 0, "%s exited with %d after SIGTERM:\n%s" % (self.name, code, self.stderr()[-4000:]))
 
     def wait_exit(self, timeout=60):
-        """Waits for the writer to exit on its own; returns its exit status."""
+        """Waits for the daemon to exit on its own; returns its exit status."""
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise Failure("faro-writer still runs %d s after it should have stopped:\n%s" % (timeout, self.stderr()[-4000:]))
+            raise Failure("%s still runs %d s after it should have stopped:\n%s" % (self.name, timeout, self.stderr()[-4000:]))
         self.check_sanitizers()
         return code
 
     def kill(self):
-        """SIGKILL; the writer must have been running until then."""
+        """SIGKILL; the daemon must have been running until then."""
         check(self.proc.poll() is None,
-              "faro-writer exited with %s before the kill:\n%s" % (self.proc.returncode, self.stderr()[-4000:]))
+              "%s exited with %s before the kill:\n%s" % (self.name, self.proc.returncode, self.stderr()[-4000:]))
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.check_sanitizers()
@@ -208,18 +218,67 @@ class Writer:
     def connection(self):
         return Client(self.port)
 
+    def metrics_text(self):
+        client = self.connection()
+        status, _, body = client.request("GET", "/metrics")
+        client.close()
+        check(status == 200, "%s /metrics: status %d" % (self.name, status))
+        return body.decode()
+
+
+class Writer(Daemon):
+    """faro-writer; the template's @PORT@ becomes its listen port."""
+
+    name = "faro-writer"
+
+    def config_text(self, template_text):
+        return template_text.replace("@PORT@", str(self.port))
+
+    def flags(self, create_missing=False):
+        return ["--threads", "4"] + (["--create-missing"] if create_missing else [])
+
+    def start(self, create_missing=False, wait=True, env=None, preexec_fn=None):
+        self.port = free_port()
+        self.launch(wait=wait, env=env, preexec_fn=preexec_fn, create_missing=create_missing)
+
     def metric(self, name, log_name):
         return self.metric_labeled(name, 'log="%s"' % log_name)
 
     def metric_labeled(self, name, labels):
         """The value of name{labels} in /metrics; labels as written there, e.g. 'log="x",outcome="ok"'."""
-        client = self.connection()
-        status, _, body = client.request("GET", "/metrics")
-        client.close()
-        check(status == 200, "/metrics: status %d" % status)
-        match = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(labels)), body.decode(), re.M)
+        match = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(labels)), self.metrics_text(), re.M)
         check(match is not None, "/metrics has no %s{%s}" % (name, labels))
         return float(match.group(1))
+
+
+class Gateway(Daemon):
+    """faro-gateway on the same template, with a gateway section of its own (settings as YAML under gateway:)."""
+
+    name = "faro-gateway"
+
+    def __init__(self, binary, workdir, config_template, writer=None, settings=None):
+        super().__init__(binary, workdir, config_template)
+        self.writer = writer
+        self.settings = settings or {}
+        self.admin_port = None
+
+    def config_text(self, template_text):
+        text = template_text.replace("@PORT@", str(self.writer.port if self.writer and self.writer.port else 1))
+        lines = ["gateway:", '  listen: "127.0.0.1:%d"' % self.port, '  admin_listen: "127.0.0.1:%d"' % self.admin_port]
+        for key, value in self.settings.items():
+            if isinstance(value, dict):
+                lines.append("  %s:" % key)
+                lines += ["    %s: %s" % (k, json.dumps(v)) for k, v in value.items()]
+            else:
+                lines.append("  %s: %s" % (key, json.dumps(value)))
+        return "\n".join(lines) + "\n" + text
+
+    def start(self, wait=True):
+        self.port, self.admin_port = free_port(), free_port()
+        self.launch(wait=wait)
+
+    def admin_connection(self):
+        return Client(self.admin_port)
 
 
 class Client:
@@ -325,7 +384,7 @@ def run_ctcheck(ctcheck, log_, roots, records, workdir, min_size=0):
 
 
 def parse_args(argv):
-    """--writer, --keygen, --mkchains, --ctcheck paths."""
+    """--writer, --keygen, --mkchains, --ctcheck paths (and any other --name path, such as --gateway)."""
     args = {}
     it = iter(argv)
     for flag in it:
@@ -354,10 +413,10 @@ def main(test, argv):
         print("FAIL: %s\n(work directory kept: %s)" % (e, workdir), file=sys.stderr)
         return 1
     finally:
-        for writer in RUNNING:
-            if writer.proc is not None and writer.proc.poll() is None:
-                writer.proc.kill()
-                writer.proc.wait()
+        for daemon in RUNNING:
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.proc.kill()
+                daemon.proc.wait()
     log("PASS in %.1f s" % (time.monotonic() - started))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

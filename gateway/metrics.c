@@ -1,0 +1,192 @@
+/*
+ * Per-thread slabs of counters (see metrics.h). A counter is written only by
+ * its thread, with a relaxed load and store (no lock prefix); a scrape reads
+ * each with a relaxed load, so it may miss increments in flight, never tear.
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gateway/client.h"
+#include "gateway/metrics.h"
+
+#define CLASSES 4
+static const int status_codes[] = {200, 204, 301, 304, 400, 404, 405, 413, 429, 500, 503};
+#define STATUSES (sizeof(status_codes) / sizeof(status_codes[0]) + 1) /* the last one is "other" */
+/* Upper bounds of the latency histogram, in seconds. */
+static const double latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+#define LATENCY_BUCKETS (sizeof(latency_bounds) / sizeof(latency_bounds[0]) + 1)
+static const char *const limit_names[GATEWAY_LIMIT_COUNT] = {"anonymous", "per_client", "partial_tile"};
+
+typedef _Atomic uint64_t counter_t;
+
+typedef struct slab {
+    counter_t *requests;   /* [log][kind][class][status] */
+    counter_t *bytes;      /* [log][kind] */
+    counter_t *latency;    /* [kind][bucket] */
+    counter_t *latency_ns; /* [kind] sum */
+    counter_t reused[2];
+    counter_t limited[GATEWAY_LIMIT_COUNT];
+} slab_t;
+
+struct gateway_metrics {
+    size_t nlogs;
+    unsigned threads;
+    slab_t *slabs;
+};
+
+static void bump(counter_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static uint64_t sum(gateway_metrics_t *m, size_t offset_of_array, size_t index)
+{
+    uint64_t total = 0;
+    for (unsigned t = 0; t < m->threads; t++) {
+        counter_t *array = *(counter_t **)((char *)&m->slabs[t] + offset_of_array);
+        total += atomic_load_explicit(&array[index], memory_order_relaxed);
+    }
+    return total;
+}
+
+static counter_t *counters(size_t n)
+{
+    counter_t *c = calloc(n, sizeof(*c));
+    if (c == NULL)
+        abort();
+    return c;
+}
+
+gateway_metrics_t *gateway_metrics_new(size_t nlogs, unsigned threads)
+{
+    gateway_metrics_t *m = calloc(1, sizeof(*m));
+    if (m == NULL || (m->slabs = calloc(threads, sizeof(*m->slabs))) == NULL)
+        abort();
+    m->nlogs = nlogs;
+    m->threads = threads;
+    for (unsigned t = 0; t < threads; t++) {
+        m->slabs[t].requests = counters((nlogs + 1) * GATEWAY_KIND_COUNT * CLASSES * STATUSES);
+        m->slabs[t].bytes = counters((nlogs + 1) * GATEWAY_KIND_COUNT);
+        m->slabs[t].latency = counters(GATEWAY_KIND_COUNT * LATENCY_BUCKETS);
+        m->slabs[t].latency_ns = counters(GATEWAY_KIND_COUNT);
+    }
+    return m;
+}
+
+void gateway_metrics_free(gateway_metrics_t *m)
+{
+    if (m == NULL)
+        return;
+    for (unsigned t = 0; t < m->threads; t++) {
+        free(m->slabs[t].requests);
+        free(m->slabs[t].bytes);
+        free(m->slabs[t].latency);
+        free(m->slabs[t].latency_ns);
+    }
+    free(m->slabs);
+    free(m);
+}
+
+static size_t status_index(int status)
+{
+    for (size_t i = 0; i < STATUSES - 1; i++)
+        if (status_codes[i] == status)
+            return i;
+    return STATUSES - 1;
+}
+
+void gateway_metrics_record(gateway_metrics_t *m, unsigned thread, const gateway_request_record_t *r)
+{
+    slab_t *s = &m->slabs[thread];
+    size_t log_kind = r->log * GATEWAY_KIND_COUNT + r->kind;
+    bump(&s->requests[(log_kind * CLASSES + (size_t)r->client_class) * STATUSES + status_index(r->status)], 1);
+    bump(&s->bytes[log_kind], r->bytes);
+    size_t b = 0;
+    while (b < LATENCY_BUCKETS - 1 && (double)r->duration_ns > latency_bounds[b] * 1e9)
+        b++;
+    bump(&s->latency[r->kind * LATENCY_BUCKETS + b], 1);
+    bump(&s->latency_ns[r->kind], r->duration_ns);
+    bump(&s->reused[r->reused != 0], 1);
+}
+
+void gateway_metrics_limited(gateway_metrics_t *m, unsigned thread, int bucket)
+{
+    bump(&m->slabs[thread].limited[bucket], 1);
+}
+
+static void render_requests(gateway_metrics_t *m, const char *const *log_names, tlog_buf_t *out)
+{
+    tlog_buf_appendf(out, "# HELP faro_gateway_requests_total Requests answered, by log, resource kind, client class and status.\n"
+                          "# TYPE faro_gateway_requests_total counter\n");
+    for (size_t log = 0; log <= m->nlogs; log++)
+        for (size_t kind = 0; kind < GATEWAY_KIND_COUNT; kind++)
+            for (size_t class = 0; class < CLASSES; class ++)
+                for (size_t status = 0; status < STATUSES; status++) {
+                    size_t i = ((log * GATEWAY_KIND_COUNT + kind) * CLASSES + class) * STATUSES + status;
+                    uint64_t n = sum(m, offsetof(slab_t, requests), i);
+                    if (n == 0)
+                        continue;
+                    char code[8] = "other";
+                    if (status < STATUSES - 1)
+                        snprintf(code, sizeof(code), "%d", status_codes[status]);
+                    tlog_buf_appendf(out, "faro_gateway_requests_total{log=\"%s\",kind=\"%s\",client=\"%s\",code=\"%s\"} %lu\n",
+                                     log < m->nlogs ? log_names[log] : "", gateway_kind_names[kind],
+                                     client_class_name((client_class_t) class), code, n);
+                }
+    tlog_buf_appendf(out, "# HELP faro_gateway_response_bytes_total Response body bytes sent, by log and resource kind.\n"
+                          "# TYPE faro_gateway_response_bytes_total counter\n");
+    for (size_t log = 0; log <= m->nlogs; log++)
+        for (size_t kind = 0; kind < GATEWAY_KIND_COUNT; kind++) {
+            uint64_t n = sum(m, offsetof(slab_t, bytes), log * GATEWAY_KIND_COUNT + kind);
+            if (n > 0)
+                tlog_buf_appendf(out, "faro_gateway_response_bytes_total{log=\"%s\",kind=\"%s\"} %lu\n",
+                                 log < m->nlogs ? log_names[log] : "", gateway_kind_names[kind], n);
+        }
+}
+
+static void render_latency(gateway_metrics_t *m, tlog_buf_t *out)
+{
+    tlog_buf_appendf(out, "# HELP faro_gateway_request_duration_seconds Time from a request's first byte to its response's last.\n"
+                          "# TYPE faro_gateway_request_duration_seconds histogram\n");
+    for (size_t kind = 0; kind < GATEWAY_KIND_COUNT; kind++) {
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < LATENCY_BUCKETS; b++) {
+            cumulative += sum(m, offsetof(slab_t, latency), kind * LATENCY_BUCKETS + b);
+            if (b < LATENCY_BUCKETS - 1)
+                tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} %lu\n",
+                                 gateway_kind_names[kind], latency_bounds[b], cumulative);
+            else
+                tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %lu\n",
+                                 gateway_kind_names[kind], cumulative);
+        }
+        tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_sum{kind=\"%s\"} %.6f\n", gateway_kind_names[kind],
+                         (double)sum(m, offsetof(slab_t, latency_ns), kind) / 1e9);
+        tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_count{kind=\"%s\"} %lu\n", gateway_kind_names[kind],
+                         cumulative);
+    }
+}
+
+void gateway_metrics_render(gateway_metrics_t *m, const char *const *log_names, tlog_buf_t *out)
+{
+    render_requests(m, log_names, out);
+    render_latency(m, out);
+    uint64_t reused[2] = {0, 0}, limited[GATEWAY_LIMIT_COUNT] = {0};
+    for (unsigned t = 0; t < m->threads; t++) {
+        for (int i = 0; i < 2; i++)
+            reused[i] += atomic_load_explicit(&m->slabs[t].reused[i], memory_order_relaxed);
+        for (int i = 0; i < GATEWAY_LIMIT_COUNT; i++)
+            limited[i] += atomic_load_explicit(&m->slabs[t].limited[i], memory_order_relaxed);
+    }
+    tlog_buf_appendf(out,
+                     "# HELP faro_gateway_connection_requests_total Requests by whether their connection had served one before.\n"
+                     "# TYPE faro_gateway_connection_requests_total counter\n"
+                     "faro_gateway_connection_requests_total{reused=\"false\"} %lu\n"
+                     "faro_gateway_connection_requests_total{reused=\"true\"} %lu\n",
+                     reused[0], reused[1]);
+    tlog_buf_appendf(out, "# HELP faro_gateway_rate_limited_total Requests refused with 429, by bucket.\n"
+                          "# TYPE faro_gateway_rate_limited_total counter\n");
+    for (int i = 0; i < GATEWAY_LIMIT_COUNT; i++)
+        tlog_buf_appendf(out, "faro_gateway_rate_limited_total{bucket=\"%s\"} %lu\n", limit_names[i], limited[i]);
+}
