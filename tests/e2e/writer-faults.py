@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """faro-writer under failing system calls and a full disk loses nothing it acknowledged.
 
-One log, sequenced every 500 ms, its checkpoint re-signed only hourly, so
+One log, sequenced every 700 ms, its checkpoint re-signed only hourly, so
 once the writer has started a round's system calls are the only ones it
 makes. A template of the log (TEMPLATE entries, every SCT kept) is made once
 and copied back before each run.
@@ -72,7 +72,7 @@ class Rig:
     def __init__(self, args, workdir, chains, roots):
         """chains: certificates then PRECERTS precertificates, from mkchains."""
         self.args, self.workdir, self.roots = args, workdir, roots
-        self.log = Log(workdir, "faults", args["keygen"], sequence_interval="500ms", checkpoint_republish_interval="1h")
+        self.log = Log(workdir, "faults", args["keygen"], sequence_interval="700ms", checkpoint_republish_interval="1h")
         self.live = [os.path.join(workdir, "data"), os.path.join(workdir, "state")]
         self.state_dir = os.path.join(workdir, "state", self.log.name)
         config = os.path.join(workdir, "faro.yaml.in")
