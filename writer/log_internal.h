@@ -11,6 +11,8 @@
 #include "tlog/tile.h"
 #include "writer/lockdb.h"
 #include "writer/log.h"
+#include "writer/roots.h"
+#include "writer/roots_fetch.h"
 #include "writer/storage.h"
 
 /* One accepted submission waiting to be sequenced; one allocation with its bytes. */
@@ -43,8 +45,8 @@ struct writer_log {
     tlog_signer_t *signers[2]; /* RFC 6962 (0x05), Ed25519 (0x01) */
     tlog_verifier_t *verifiers[2];
     chain_policy_t policy;
-    chain_roots_t *roots;
-    pthread_rwlock_t roots_lock;
+    roots_t *roots;
+    roots_fetch_t *roots_fetch; /* NULL without roots_remote_fetch_url */
 
     /* Owned by the sequencer thread once started. */
     storage_t *storage;
@@ -91,7 +93,9 @@ struct writer_log {
 /* sequencer.c */
 pool_t *pool_new(size_t capacity);
 void pool_free(pool_t *pool);
-void *sequencer_main(void *arg);
+/* Starts the sequencer thread; stopping it sequences what is pooled first. */
+int sequencer_start(writer_log_t *log, char *err);
+void sequencer_stop(writer_log_t *log);
 
 /* log.c: checks and stores a newly signed checkpoint; used by rounds and at creation. */
 int writer_log_sign_checkpoint(writer_log_t *log, uint64_t size, const tlog_hash_t *root, uint64_t timestamp_ms, char **out,

@@ -470,7 +470,10 @@ static void round_run(writer_log_t *log)
     atomic_store(&log->metrics.tree_size, size);
     atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
     fingerprint_merge(log->issuers_known, &r.issuers);
-    if (!idle && storage_bundle_drop(log->storage, size, &root, err) != 0)
+    int dropped = idle ? 0 : storage_bundle_drop(log->storage, size, &root, err);
+    if (dropped == TLOG_DURABLE_FATAL)
+        faro_fatal(config->name, "removing the staged bundle of size %llu: %s", (unsigned long long)size, err);
+    if (dropped != 0)
         faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
 
     if (!idle) {
@@ -491,7 +494,7 @@ done:
     free(r.saved_edge);
 }
 
-void *sequencer_main(void *arg)
+static void *sequencer_main(void *arg)
 {
     writer_log_t *log = arg;
     uint64_t interval = log->config->sequence_interval_ms;
@@ -523,7 +526,7 @@ void *sequencer_main(void *arg)
     }
 }
 
-int writer_log_start(writer_log_t *log, char *err)
+int sequencer_start(writer_log_t *log, char *err)
 {
     pthread_condattr_t attr;
     log->issuers_known = calloc(1, sizeof(fingerprint_set_t));
@@ -539,7 +542,7 @@ int writer_log_start(writer_log_t *log, char *err)
     return 0;
 }
 
-void writer_log_stop(writer_log_t *log)
+void sequencer_stop(writer_log_t *log)
 {
     if (!log->started)
         return;

@@ -1,11 +1,14 @@
-"""Shared pieces of faro's end-to-end tests (writer-e2e.py, writer-crash.py, gateway-e2e.py).
+"""Shared pieces of faro's end-to-end tests (writer-e2e.py, writer-crash.py, writer-faults.py, writer-roots.py,
+gateway-e2e.py, hostile.py, load.py).
 
 Starts and stops faro-writer and faro-gateway on free loopback ports, writes keys and
 configuration, talks HTTP/1.1 with keep-alive, reads a log's checkpoint from
-storage, and runs ctcheck. Python standard library only.
+storage, finds leftover temporary files, and runs ctcheck. Python standard
+library only.
 """
 
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
@@ -16,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "ERROR: ThreadSanitizer")
@@ -142,7 +146,8 @@ class Daemon:
     def flags(self, **options):
         return []
 
-    def launch(self, wait=True, **options):
+    def launch(self, wait=True, env=None, preexec_fn=None, **options):
+        """Starts the daemon; env adds variables (FARO_DURABLE_FAULT), preexec_fn runs in the child (setrlimit)."""
         with open(self.template) as f:
             text = self.config_text(f.read())
         config = os.path.join(self.workdir, "%s.yaml" % self.name)
@@ -151,10 +156,13 @@ class Daemon:
         self.runs += 1
         self.stderr_path = os.path.join(self.workdir, "%s-%d.stderr" % (self.name, self.runs))
         args = [self.binary, "--config", config] + self.flags(**options)
-        env = dict(os.environ)
-        env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
+        environment = dict(os.environ)
+        environment["LSAN_OPTIONS"] = ":".join(
+            filter(None, [environment.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
+        environment.update(env or {})
         with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=environment,
+                                         preexec_fn=preexec_fn)
         if wait:
             wait_until(self.ready, 60, "%s to listen on port %d" % (self.name, self.port))
 
@@ -190,6 +198,15 @@ class Daemon:
         self.check_sanitizers()
         check(code == 0, "%s exited with %d after SIGTERM:\n%s" % (self.name, code, self.stderr()[-4000:]))
 
+    def wait_exit(self, timeout=60):
+        """Waits for the daemon to exit on its own; returns its exit status."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("%s still runs %d s after it should have stopped:\n%s" % (self.name, timeout, self.stderr()[-4000:]))
+        self.check_sanitizers()
+        return code
+
     def kill(self):
         """SIGKILL; the daemon must have been running until then."""
         check(self.proc.poll() is None,
@@ -220,13 +237,17 @@ class Writer(Daemon):
     def flags(self, create_missing=False):
         return ["--threads", "4"] + (["--create-missing"] if create_missing else [])
 
-    def start(self, create_missing=False, wait=True):
+    def start(self, create_missing=False, wait=True, env=None, preexec_fn=None):
         self.port = free_port()
-        self.launch(wait=wait, create_missing=create_missing)
+        self.launch(wait=wait, env=env, preexec_fn=preexec_fn, create_missing=create_missing)
 
     def metric(self, name, log_name):
-        match = re.search(r'^%s\{log="%s"\} (\S+)$' % (re.escape(name), re.escape(log_name)), self.metrics_text(), re.M)
-        check(match is not None, "/metrics has no %s for %s" % (name, log_name))
+        return self.metric_labeled(name, 'log="%s"' % log_name)
+
+    def metric_labeled(self, name, labels):
+        """The value of name{labels} in /metrics; labels as written there, e.g. 'log="x",outcome="ok"'."""
+        match = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(labels)), self.metrics_text(), re.M)
+        check(match is not None, "/metrics has no %s{%s}" % (name, labels))
         return float(match.group(1))
 
 
@@ -277,6 +298,57 @@ class Client:
 
     def close(self):
         self.conn.close()
+
+
+def submit_many(writer, log_, submissions, threads=16, network_errors=False):
+    """
+    Posts each submission from a pool of keep-alive connections; returns
+    [(submission, status, headers, body)]. With network_errors, a connection
+    that fails (the writer died) gives status None and the error as body.
+    """
+    local = threading.local()
+    clients = []
+    lock = threading.Lock()
+
+    def one(sub):
+        if not hasattr(local, "client"):
+            local.client = writer.connection()
+            with lock:
+                clients.append(local.client)
+        try:
+            status, headers, body = local.client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+        except (OSError, http.client.HTTPException) as e:
+            if not network_errors:
+                raise
+            return sub, None, {}, repr(e).encode()
+        return sub, status, headers, body
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(one, submissions))
+    for client in clients:
+        client.close()
+    return results
+
+
+def read_pem_der(path):
+    """The DER of the first certificate in a PEM file."""
+    with open(path) as f:
+        text = f.read()
+    body = text.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+    return base64.b64decode("".join(body.split()))
+
+
+TEMPORARY_NAME = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # tlog_durable_write's ".<name>.XXXXXX"
+
+
+def temporaries(*dirs):
+    """Every regular file under dirs whose name is a durable write's temporary name."""
+    found = []
+    for top in dirs:
+        for folder, _, files in os.walk(top):
+            found.extend(os.path.join(folder, f) for f in files
+                         if TEMPORARY_NAME.match(f) and os.path.isfile(os.path.join(folder, f)))
+    return found
 
 
 def chain_body(chain):
