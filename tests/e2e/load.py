@@ -3,8 +3,9 @@
 
 1. An anonymous flood at 10x gateway.rate_limits.anonymous_rps while an
    identified monitor fetches tiles: the monitor never sees a 429 and its p99
-   latency stays within 2x of the same fetches on an idle gateway (with a 2 ms
-   floor: below that the measurement is the test's own noise); the flood is
+   latency stays within 2x of the same fetches on an idle gateway, measured before
+   and after the flood (with a 5 ms floor: below that the measurement is the
+   test's own noise on a shared machine); the flood is
    refused beyond what the limit admits; the heavy-hitter table counts it.
 2. Submissions at 2x the pool's capacity, in waves: the excess gets 503 with
    Retry-After, every accepted one a valid SCT (ctcheck verifies each against
@@ -93,8 +94,10 @@ def check_flood(gateway):
     busy, statuses = monitor_run(gateway.port, paths, FLOOD_SECONDS)
     flooder.join()
     check(all(s == 200 for s in statuses), "the identified monitor got %r during the flood" % sorted(set(statuses)))
-    idle_p99, busy_p99 = percentile(idle, 0.99), percentile(busy, 0.99)
-    check(busy_p99 <= max(2 * idle_p99, 0.002),
+    # Idle again after the flood: other tests share the machine, so the idle baseline is the slower of the two.
+    after, _ = monitor_run(gateway.port, paths, FLOOD_SECONDS)
+    idle_p99, busy_p99 = max(percentile(idle, 0.99), percentile(after, 0.99)), percentile(busy, 0.99)
+    check(busy_p99 <= max(2 * idle_p99, 0.005),
           "monitor p99 %.2f ms under the flood, %.2f ms idle" % (busy_p99 * 1000, idle_p99 * 1000))
     refused = sum(1 for s in results["flood"] if s == 429)
     sent = len(results["flood"])
