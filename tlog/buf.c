@@ -1,3 +1,5 @@
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,22 @@ void tlog_buf_append_uint(tlog_buf_t *buf, uint64_t value, unsigned width)
     for (unsigned i = 0; i < width; i++)
         buf->data[buf->len + i] = (uint8_t)(value >> (8 * (width - 1 - i)));
     buf->len += width;
+}
+
+void tlog_buf_appendf(tlog_buf_t *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    /* vsnprintf writes the NUL too: room for it, but it is not counted. */
+    tlog_buf_reserve(buf, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf((char *)buf->data + buf->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf->len += (size_t)n;
 }
 
 void tlog_buf_free(tlog_buf_t *buf)

@@ -22,6 +22,8 @@ void tlog_buf_reserve(tlog_buf_t *buf, size_t extra);
 void tlog_buf_append(tlog_buf_t *buf, const void *data, size_t len);
 /* Big-endian unsigned integer of width bytes (1..8). */
 void tlog_buf_append_uint(tlog_buf_t *buf, uint64_t value, unsigned width);
+/* printf-style text, without its terminating NUL. */
+void tlog_buf_appendf(tlog_buf_t *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tlog_buf_free(tlog_buf_t *buf);
 
 #endif
