@@ -55,4 +55,6 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
     appendf(out, "faro_writer_checkpoint_age_seconds{log=\"%s\"} %.3f\n", name,
             (now_ms - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
+    if (log->witness != NULL)
+        witness_metrics(log->witness, out);
 }
