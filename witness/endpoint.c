@@ -137,22 +137,27 @@ static const witness_proof_t *checkpoint_proof(witness_t *w, witness_checkpoint_
     return p;
 }
 
-/* Event lines only when something changes: a failure of a new kind, a recovery, a new size claimed ahead. A 409 retried is no
- * failure. */
-static void note_outcome(witness_endpoint_t *e, int outcome, const witness_reply_t *reply, uint64_t size)
+/*
+ * Event lines only when something changes: a failure of a new kind (outcome or
+ * HTTP status), a recovery, a new size claimed ahead. A 409 retried is no failure.
+ */
+static void note_outcome(witness_endpoint_t *e, int outcome, long status, const witness_reply_t *reply, uint64_t size)
 {
     const char *log = e->w->config->name;
+    int failed = outcome != WITNESS_COSIGNED && (outcome != WITNESS_CONFLICT || e->retried);
     if (outcome == WITNESS_AHEAD && reply->size != e->alarm_size) {
         e->alarm_size = reply->size;
         faro_log(FARO_LOG_ERROR, log, "ALARM: witness %s (%s): %s; not believed", e->label, e->url, reply->why);
     } else if (outcome == WITNESS_COSIGNED && e->last_outcome != WITNESS_COSIGNED) {
         faro_log(FARO_LOG_INFO, log, "witness %s cosigned size %" PRIu64, e->label, size);
-    } else if (outcome != WITNESS_COSIGNED && (outcome != WITNESS_CONFLICT || e->retried) && outcome != e->last_outcome) {
+    } else if (failed && (outcome != e->last_outcome || status != e->last_status)) {
         faro_log(FARO_LOG_WARN, log, "witness %s (%s) failed (%s): %s", e->label, e->url, witness_outcome_name(outcome),
                  reply->why);
     }
-    if (outcome != WITNESS_CONFLICT || e->retried)
+    if (outcome == WITNESS_COSIGNED || failed) {
         e->last_outcome = outcome;
+        e->last_status = status;
+    }
 }
 
 void witness_endpoint_store_size(witness_endpoint_t *e)
@@ -252,7 +257,7 @@ void witness_endpoint_done(witness_endpoint_t *e, CURLcode result)
         transfer_failure(e, result, &reply);
     }
     atomic_fetch_add(&e->metrics.outcomes[reply.outcome], 1);
-    note_outcome(e, reply.outcome, &reply, cp->size);
+    note_outcome(e, reply.outcome, status, &reply, cp->size);
     if (reply.outcome == WITNESS_COSIGNED) {
         e->old_size = cp->size;
         atomic_store(&e->metrics.cosigned_size, cp->size);

@@ -86,8 +86,9 @@ typedef struct witness_endpoint {
     uint64_t started_ms;
     tlog_buf_t request, reply;
     int reply_too_long;
-    /* For event lines on changes only: the outcome of the last request, and the last size claimed ahead of the log. */
+    /* For event lines on changes only: the outcome and HTTP status of the last request, the last size claimed ahead. */
     int last_outcome;
+    long last_status;
     uint64_t alarm_size;
 
     struct {

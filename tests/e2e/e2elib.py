@@ -238,11 +238,12 @@ class TestWitness:
     ("--delay", "1500", "--fault", "garbage", ...).
     """
 
-    def __init__(self, binary, workdir, name, seed_byte, log_vkeys):
+    def __init__(self, binary, workdir, name, seed, log_vkeys):
+        """seed: the Ed25519 seed in hex, or one byte (an int) repeated 32 times."""
         RUNNING.append(self)
         self.binary = binary
         self.name = name  # its cosigner key name
-        self.seed = ("%02x" % seed_byte) * 32
+        self.seed = seed if isinstance(seed, str) else ("%02x" % seed) * 32
         self.log_vkeys = list(log_vkeys)
         safe = re.sub(r"[^A-Za-z0-9]", "_", name)
         self.state = os.path.join(workdir, "witness-%s.state" % safe)
