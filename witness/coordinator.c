@@ -59,48 +59,49 @@ int witness_open(const faro_log_config_t *config, const tlog_verifier_t *log_key
     char *text = NULL, why[TLOG_ERR_MAX], vkey[512];
     size_t len;
     witness_t *w = NULL;
+    int rc = -1;
 
     *out = NULL;
     if (tlog_read_file(config->witness_policy, 1 << 20, &text, &len, why) != 0)
         return tlog_errorf(err, "witness_policy: %s", why);
     if ((w = calloc(1, sizeof(*w))) == NULL) {
         tlog_errorf(err, "out of memory");
-        goto fail;
+        goto done;
     }
     w->config = config;
     w->host = *host;
     pthread_mutex_init(&w->lock, NULL);
     if (policy_parse(text, len, POLICY_REQUIRE_URLS, &w->policy, why) != 0) {
         tlog_errorf(err, "witness_policy %s: %s", config->witness_policy, why);
-        goto fail;
+        goto done;
     }
     if (policy_quorum_is_none(w->policy)) {
         faro_log(FARO_LOG_INFO, config->name, "witness_policy %s: quorum none, so no witnessing", config->witness_policy);
-        goto fail;
+        rc = 0;
+        goto done;
     }
     if (policy_log_count(w->policy) > 0 && policy_log_index(w->policy, log_key) < 0) {
         tlog_verifier_vkey(log_key, vkey, sizeof(vkey));
         tlog_errorf(err, "witness_policy %s lists logs, but not this log's key %s", config->witness_policy, vkey);
-        goto fail;
+        goto done;
     }
     pthread_once(&curl_once, on_curl_once);
     if ((w->multi = curl_multi_init()) == NULL || (w->reader = malloc(sizeof(*w->reader))) == NULL) {
         tlog_errorf(err, "out of memory");
-        goto fail;
+        goto done;
     }
     if (witness_endpoints_init(w, why) != 0) {
         tlog_errorf(err, "witness_policy %s: %s", config->witness_policy, why);
-        goto fail;
+        goto done;
     }
-    free(text);
     *out = w;
-    return 0;
+    w = NULL;
+    rc = 0;
 
-fail:
+done:
     free(text);
-    int none = w != NULL && w->policy != NULL && policy_quorum_is_none(w->policy);
     witness_free(w);
-    return none ? 0 : -1;
+    return rc;
 }
 
 void witness_submit(witness_t *w, const char *checkpoint, size_t len)

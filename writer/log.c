@@ -195,7 +195,9 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
         if (found < 0)
             goto done;
         if (found == 1 && log->witness == NULL) {
-            tlog_errorf(err, "the lock DB is at size %llu, storage at %llu, and no staged bundle can close the gap",
+            tlog_errorf(err,
+                        "the lock DB is at size %llu, storage at %llu, and no staged bundle can close the gap "
+                        "(if a fail-closed witness_policy left it behind, start with that policy)",
                         (unsigned long long)lock->size, (unsigned long long)published.size);
             goto done;
         }
