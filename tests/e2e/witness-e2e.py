@@ -17,16 +17,18 @@ One writer serves these logs, each with its own 2-of-3 trust policy:
     W1 and W2 only, and the faulty witness's failures are counted by outcome;
   - "quorum" (fail-closed): losing two witnesses keeps the last cosigned
     checkpoint published while SCTs still flow, a writer restart in that state
-    is accepted, and once a witness is back cosigned checkpoints resume up to
-    the tree size;
+    is accepted (an older lock DB, behind storage, is still refused), and once
+    a witness is back cosigned checkpoints resume up to the tree size;
   - "failopen": no witness reachable, checkpoints published without
     cosignatures.
 Usage: witness-e2e.py --writer BIN --keygen BIN --mkchains BIN --ctcheck BIN --witness BIN --quorumcheck BIN
 """
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -193,6 +195,10 @@ def test(args, workdir):
         "each meeting the quorum (quorumcheck), %d with all three cosignatures" %
         (len(cases), len(batch), elapsed, len(samples), samples[0][0], samples[-1][0], sum(s[2] == 3 for s in samples)))
     log(run_ctcheck(args["ctcheck"], main_log, roots, main_case.records, workdir, min_size=main_size, cosigned=True))
+    lock_db = os.path.join(workdir, "state", "lock.db")
+    old_lock_db = os.path.join(workdir, "lock.db.old")
+    with contextlib.closing(sqlite3.connect(lock_db)) as live, contextlib.closing(sqlite3.connect(old_lock_db)) as copy:
+        live.backup(copy)
 
     # Each fault: W1 and W2 carry the quorum; the faulty witness is counted, never published.
     for name, (flags, outcome) in FAULTS.items():
@@ -252,8 +258,19 @@ def test(args, workdir):
     log("quorum lost: %d more SCTs, tree at %d, the cosigned checkpoint of size %d stays published (%d withheld)" %
         (added, quorum_case.tree_size(writer), quorum_size, quorum_case.checkpoints(writer, "withheld")))
 
-    # A restart while the published checkpoint lags the lock DB.
+    # Witnessing keeps the rollback checks: an older lock DB, behind what storage has published, is refused.
     writer.stop()
+    check(not os.path.exists(lock_db + "-wal"), "the lock DB's WAL outlived the writer")
+    shutil.copyfile(lock_db, lock_db + ".current")
+    shutil.copyfile(old_lock_db, lock_db)
+    writer.start(wait=False)
+    code = writer.proc.wait(60)
+    writer.check_sanitizers()
+    check(code != 0 and "ahead of the lock DB" in writer.stderr(), "a rolled-back lock DB: exit %d:\n%s" % (code, writer.stderr()))
+    log("a rolled-back lock DB: refused: %s" % writer.stderr().strip().splitlines()[-1])
+    shutil.copyfile(lock_db + ".current", lock_db)
+
+    # A restart while the published checkpoint lags the lock DB.
     writer.start()
     check("lags the lock DB" in writer.stderr(), "the restart did not note the lagging checkpoint:\n%s" % writer.stderr()[-3000:])
     with open(os.path.join(quorum_log.storage, "checkpoint"), "rb") as f:
