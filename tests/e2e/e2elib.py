@@ -31,6 +31,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """The test cannot run here (a missing tool): main reports it skipped (77)."""
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -386,26 +390,29 @@ def run_ctcheck(ctcheck, log_, roots, records, workdir, min_size=0, cosigned=Fal
     return result.stdout.strip()
 
 
-def parse_args(argv):
-    """--writer, --keygen, --mkchains, --ctcheck paths."""
+DAEMON_TEST_ARGS = ("writer", "keygen", "mkchains", "ctcheck")
+
+
+def parse_args(argv, required=DAEMON_TEST_ARGS):
+    """--name value pairs; each of required must be there."""
     args = {}
     it = iter(argv)
     for flag in it:
         check(flag.startswith("--"), "unexpected argument %s" % flag)
         args[flag[2:]] = next(it)
-    for name in ("writer", "keygen", "mkchains", "ctcheck"):
+    for name in required:
         check(name in args, "missing --%s" % name)
     return args
 
 
-def main(test, argv):
-    """Runs test(args, workdir) in a temporary directory, removed on success; exit 1 on Failure, 77 without ctcheck."""
+def main(test, argv, required=DAEMON_TEST_ARGS):
+    """Runs test(args, workdir) in a temporary directory, removed on success; exit 1 on Failure, 77 without ctcheck (if required)."""
     try:
-        args = parse_args(argv)
+        args = parse_args(argv, required)
     except Failure as e:
         print("usage error: %s" % e, file=sys.stderr)
         return 2
-    if not os.path.exists(args["ctcheck"]):
+    if "ctcheck" in required and not os.path.exists(args["ctcheck"]):
         print("skipped: %s was not built (needs go and golang-golang-x-mod-dev)" % args["ctcheck"])
         return 77
     workdir = tempfile.mkdtemp(prefix="faro-e2e-")
@@ -415,6 +422,10 @@ def main(test, argv):
     except Failure as e:
         print("FAIL: %s\n(work directory kept: %s)" % (e, workdir), file=sys.stderr)
         return 1
+    except Skip as e:
+        print("skipped: %s" % e)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 77
     finally:
         for process in RUNNING:
             if process.proc is not None and process.proc.poll() is None:

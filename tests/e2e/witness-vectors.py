@@ -13,12 +13,10 @@ Usage: witness-vectors.py --witness BIN --vectors DIR
 
 import http.client
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import RUNNING, Failure, TestWitness, check, log  # noqa: E402
+from e2elib import TestWitness, check, log, main  # noqa: E402
 
 LOG_VKEY = "example.com/vector-log+f55dacaa+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
 NAME = "witness.example.com/w1"
@@ -40,7 +38,9 @@ def expect(witness, body, status, words=b"", **kwargs):
     return ctype, data
 
 
-def test(binary, vectors, workdir):
+def test(args, workdir):
+    binary, vectors = args["witness"], args["vectors"]
+
     def vector(name):
         with open(os.path.join(vectors, name), "rb") as f:
             return f.read()
@@ -85,22 +85,5 @@ def test(binary, vectors, workdir):
     log("refusals: 400 malformed, 404 unknown origin, 403 forged signature, 400 old > size, 409 stale, 422 bad proof")
 
 
-def main(argv):
-    args = dict(zip(argv[::2], argv[1::2]))
-    workdir = tempfile.mkdtemp(prefix="faro-witness-vectors-")
-    try:
-        test(args["--witness"], args["--vectors"], workdir)
-    except Failure as e:
-        print("FAIL: %s\n(work directory kept: %s)" % (e, workdir), file=sys.stderr)
-        return 1
-    finally:
-        for process in RUNNING:
-            if process.proc is not None and process.proc.poll() is None:
-                process.proc.kill()
-    print("PASS")
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(test, sys.argv[1:], required=("witness", "vectors")))
