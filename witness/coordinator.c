@@ -5,9 +5,9 @@
  * begin collecting it; send it to every idle witness that has not answered
  * it; wait in curl_multi_poll (witness_submit and witness_stop wake it) until
  * a transfer moves or the collection's deadline; read the finished
- * transfers; end the collection when its quorum is met (not greedy), every
- * witness has answered, or its deadline has passed; between collections,
- * store the sizes witnesses cosigned.
+ * transfers; end the collection when its quorum is met (greedy: and a newer
+ * checkpoint waits), every witness has answered, or its deadline has passed;
+ * between collections, store the sizes witnesses cosigned.
  *
  * A collection counts each witness once, through policy_eval_add, so a reply
  * costs the groups it newly satisfies. Before a checkpoint is published with
@@ -269,12 +269,18 @@ static void *coordinator_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->lock);
         witness_checkpoint_t *next = NULL;
+        int newer = w->pending != NULL;
         if (w->collection == NULL) {
             next = w->pending;
             w->pending = NULL;
         }
         int stopping = w->stopping;
         pthread_mutex_unlock(&w->lock);
+        /* Greedy waits for every witness, but not once the quorum is met and a newer checkpoint is waiting. */
+        if (w->collection != NULL && newer && policy_eval_met(w->collection->eval)) {
+            collection_end(w);
+            continue;
+        }
         if (next != NULL)
             collection_begin(w, next);
         if (w->collection == NULL && next == NULL && stopping)

@@ -10,7 +10,8 @@
  * consistency proof from it, read from the log's tiles; a 409 teaches that
  * size and is retried once. A checkpoint is published, cosignature lines
  * appended, as soon as its cosignatures meet the policy's quorum (with
- * witness_greedy, once every witness has answered), or at the latest when
+ * witness_greedy, once every witness has answered or a newer checkpoint
+ * waits), or at the latest when
  * witness_timeout has passed since it was sent out: with the cosignatures it
  * has in fail-open mode, not at all in fail-closed mode (the previous
  * published checkpoint stays and the next one tries again). Checkpoints are
