@@ -242,15 +242,15 @@ class TestWitness:
     ("--delay", "1500", "--fault", "garbage", ...).
     """
 
-    def __init__(self, binary, workdir, name, seed, log_vkeys):
-        """seed: the Ed25519 seed in hex, or one byte (an int) repeated 32 times."""
+    def __init__(self, binary, workdir, name, seed, log_vkeys, state_dir=None):
+        """seed: the Ed25519 seed in hex, or one byte (an int) repeated 32 times; the state file goes in state_dir or workdir."""
         RUNNING.append(self)
         self.binary = binary
         self.name = name  # its cosigner key name
         self.seed = seed if isinstance(seed, str) else ("%02x" % seed) * 32
         self.log_vkeys = list(log_vkeys)
         safe = re.sub(r"[^A-Za-z0-9]", "_", name)
-        self.state = os.path.join(workdir, "witness-%s.state" % safe)
+        self.state = os.path.join(state_dir or workdir, "witness-%s.state" % safe)
         self.stderr_path = os.path.join(workdir, "witness-%s.stderr" % safe)
         self.port = 0
         self.vkey = None
