@@ -49,6 +49,8 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     for (int o = 0; log->roots_fetch != NULL && o < ROOTS_FETCH_OUTCOMES; o++)
         tlog_buf_appendf(out, "faro_writer_roots_fetches_total{log=\"%s\",outcome=\"%s\"} %lu\n", name, fetch_outcomes[o],
                          roots_fetch_count(log->roots_fetch, o));
+    if (log->witness != NULL)
+        witness_metrics(log->witness, out);
 }
 
 void writer_process_metrics(tlog_buf_t *out)

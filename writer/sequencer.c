@@ -9,7 +9,8 @@
  *   3. stage them as one bundle, durably;
  *   4. sign the checkpoint and compare-and-swap it into the lock DB: from here
  *      the round is committed;
- *   5. publish the bundle's files and the checkpoint into storage;
+ *   5. publish the bundle's files and the checkpoint into storage (with
+ *      witnessing, hand the checkpoint to the coordinator, which publishes it);
  *   6. sign each entry's SCT once, record it in the dedup index, answer.
  *
  * A failure before 4 restores the edge and answers every waiter 503, so
@@ -460,8 +461,11 @@ static void round_run(writer_log_t *log)
     if (lockdb_replace(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, checkpoint, checkpoint_len, err) != 0)
         faro_fatal(config->name, "storing checkpoint %llu in the lock DB: %s", (unsigned long long)size, err);
     if ((!idle && storage_bundle_publish(log->storage, &r.bundle, err) != 0) ||
-        storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0)
+        (log->witness == NULL && storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0))
         faro_fatal(config->name, "publishing tree size %llu: %s", (unsigned long long)size, err);
+    /* With witnessing the coordinator publishes the checkpoint once cosigned; handing it over does not wait. */
+    if (log->witness != NULL)
+        witness_submit(log->witness, checkpoint, checkpoint_len);
     free(log->checkpoint);
     log->checkpoint = checkpoint;
     log->checkpoint_len = checkpoint_len;
@@ -536,6 +540,8 @@ int sequencer_start(writer_log_t *log, char *err)
     pthread_cond_destroy(&log->wake);
     pthread_cond_init(&log->wake, &attr);
     pthread_condattr_destroy(&attr);
+    if (log->witness != NULL && witness_start(log->witness, err) != 0)
+        return -1;
     if (pthread_create(&log->thread, NULL, sequencer_main, log) != 0)
         return tlog_errorf(err, "log %s: cannot start the sequencer thread", log->config->name);
     log->started = 1;
@@ -551,6 +557,7 @@ void sequencer_stop(writer_log_t *log)
     pthread_cond_signal(&log->wake);
     pthread_mutex_unlock(&log->lock);
     pthread_join(log->thread, NULL);
+    witness_stop(log->witness);
     log->started = 0;
     fingerprint_set_free(log->issuers_known);
     log->issuers_known = NULL;
