@@ -15,6 +15,7 @@
 #include "config/log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
+#include "tlog/durable.h"
 #include "tlog/error.h"
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
@@ -39,6 +40,22 @@ static int check_key_not_writable(const char *path, const char *key_name, size_t
     return 0;
 }
 
+/* The log's witness policy, for /health; the gateway never calls the witnesses, so URLs are optional here. */
+static int load_policy(gateway_log_t *log, size_t i, char *err)
+{
+    char *text, why[TLOG_ERR_MAX];
+    size_t len;
+    if (log->config->witness_policy == NULL)
+        return 0;
+    if (tlog_read_file(log->config->witness_policy, 1 << 20, &text, &len, why) != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    int ret = policy_parse(text, len, 0, &log->witness_policy, why);
+    free(text);
+    if (ret != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    return 0;
+}
+
 static int open_logs(gateway_t *gw, char *err)
 {
     const faro_config_t *config = gw->config;
@@ -60,7 +77,7 @@ static int open_logs(gateway_t *gw, char *err)
         if ((log->storage_fd = gateway_files_open_dir(log->config->storage, why)) < 0)
             return tlog_errorf(err, "logs[%zu].storage: %s", i, why);
         if (check_key_not_writable(log->config->key, "key", i, err) != 0 ||
-            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0)
+            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0 || load_policy(log, i, err) != 0)
             return -1;
     }
     return 0;
@@ -96,6 +113,7 @@ static void free_gateway(gateway_t *gw)
 {
     for (size_t i = 0; i < gw->nlogs; i++) {
         free(gw->logs[i].path);
+        policy_free(gw->logs[i].witness_policy);
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }

@@ -17,6 +17,7 @@
 #include "gateway/gcra.h"
 #include "gateway/heavy_hitters.h"
 #include "gateway/metrics.h"
+#include "policy/policy.h"
 #include "server/server.h"
 #include "tlog/buf.h"
 
@@ -25,6 +26,7 @@ typedef struct gateway_log {
     char *path; /* the monitoring prefix's path, without trailing slash ("" for the root) */
     size_t path_len;
     int storage_fd;
+    policy_t *witness_policy; /* NULL without witnessing: /health then checks no cosignatures */
 } gateway_log_t;
 
 struct gateway {

@@ -35,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (Log, TestWitness, Writer, check, check_sct, log, main, quorumcheck,  # noqa: E402
+from e2elib import (Client, Gateway, Log, TestWitness, Writer, check, check_sct, log, main, quorumcheck,  # noqa: E402
                     run_ctcheck, sct_record, submit_many, wait_until, write_config, write_policy)
 
 TIMEOUT_MS = 1000
@@ -297,6 +297,18 @@ def test(args, workdir):
     size = failopen_case.wait_published(writer)
     check(failopen_case.checkpoints(writer, "published_without_quorum") > 0, "failopen: nothing published without the quorum")
     log(run_ctcheck(args["ctcheck"], failopen_log, roots, failopen_case.records, workdir, min_size=size))
+
+    # faro-gateway's /health holds each published checkpoint to its log's policy.
+    gateway = Gateway(args["gateway"], workdir, writer.template, writer=writer, settings={"health_max_age": "60s"})
+    gateway.start()
+    client = Client(gateway.port)
+    status, _, body = client.request("GET", "/health")
+    client.close()
+    gateway.stop()
+    lines = {line.split(":")[0]: line for line in body.decode().splitlines()}
+    check(status == 500 and lines["main"].startswith("main: OK"), "/health: %d %r" % (status, body))
+    check("does not meet its witness policy" in lines["failopen"], "/health passed failopen's uncosigned checkpoint: %r" % body)
+    log("gateway /health: main cosigned and OK; %s" % lines["failopen"])
     writer.stop()
     for w in witnesses:
         w.stop()
