@@ -126,6 +126,9 @@ static void free_gateway(gateway_t *gw)
     heavy_hitters_free(gw->by_agent);
     heavy_hitters_free(gw->by_prefix);
     gateway_metrics_free(gw->metrics);
+    for (unsigned i = 0; gw->file_caches != NULL && i < gw->config->gateway.threads; i++)
+        file_cache_free(gw->file_caches[i]);
+    free(gw->file_caches);
     free(gw);
 }
 
@@ -150,6 +153,10 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     gw->by_agent = heavy_hitters_new(config->gateway.heavy_hitters, threads);
     gw->by_prefix = heavy_hitters_new(config->gateway.heavy_hitters, threads);
     gw->metrics = gateway_metrics_new(gw->nlogs, threads);
+    if ((gw->file_caches = calloc(threads, sizeof(*gw->file_caches))) == NULL)
+        abort();
+    for (unsigned i = 0; i < threads; i++)
+        gw->file_caches[i] = file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads);
 
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);

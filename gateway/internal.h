@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "gateway/file_cache.h"
 #include "gateway/gcra.h"
 #include "gateway/heavy_hitters.h"
 #include "gateway/metrics.h"
@@ -43,6 +44,7 @@ struct gateway {
     heavy_hitters_t *by_agent;  /* User-Agent -> latest prefix */
     heavy_hitters_t *by_prefix; /* client prefix -> latest User-Agent */
     gateway_metrics_t *metrics;
+    file_cache_t **file_caches; /* one per thread, each used by its thread only */
 };
 
 /* An h2o handler that knows its gateway. */
@@ -56,7 +58,7 @@ void gateway_http_register(gateway_t *gw, h2o_hostconf_t *host);
 void gateway_admin_register(gateway_t *gw, h2o_hostconf_t *host);
 /* With gateway.proxy_submissions, each log's add-chain and add-pre-chain go on to the writer; call first. */
 int gateway_proxy_register(gateway_t *gw, h2o_hostconf_t *host, char *err);
-/* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live in the request's pool. */
+/* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live as long as the request's pool. */
 void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
                      const char *body, size_t len);
 /* The same, not cacheable, with a copy of text, which it frees. */
