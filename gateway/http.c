@@ -268,7 +268,8 @@ static int method_is(h2o_req_t *req, const char *method)
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gateway_t *gw = ((gateway_handler_t *)self)->gw;
-    unsigned thread = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctx, req->conn->ctx)->index;
+    server_thread_t *loop = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctx, req->conn->ctx);
+    unsigned thread = loop->index;
     request_view_t v = view_request(gw, req);
 
     if (method_is(req, "OPTIONS")) {
@@ -292,7 +293,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         break;
     }
     case GATEWAY_KIND_METRICS:
-        gateway_metrics_text(gw, &text);
+        gateway_metrics_text(gw, loop->server, &text);
         gateway_respond_buf(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &text);
         break;
     case GATEWAY_KIND_PAGE:

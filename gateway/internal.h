@@ -65,8 +65,11 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out);
 /* The HTML index of every log, and one log's page. */
 void gateway_page_index(gateway_t *gw, tlog_buf_t *out);
 void gateway_page_log(gateway_t *gw, gateway_log_t *log, tlog_buf_t *out);
-/* The Prometheus text of /metrics. */
-void gateway_metrics_text(gateway_t *gw, tlog_buf_t *out);
+/*
+ * The Prometheus text of /metrics. server is the request's thread's: a
+ * request can arrive before server_start has returned and set gw->server.
+ */
+void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out);
 /* HTML-escapes len bytes of s onto out. */
 void gateway_html_escape(tlog_buf_t *out, const char *s, size_t len);
 
