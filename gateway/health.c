@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "gateway/ct_log.h"
 #include "gateway/internal.h"
 #include "gateway/status.h"
 #include "tlog/error.h"
@@ -51,6 +52,7 @@ void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out)
     for (size_t i = 0; i < gw->nlogs; i++)
         names[i] = gw->logs[i].config->name;
     gateway_metrics_render(gw->metrics, names, out);
+    ct_logs_metrics(gw->ct, names, out);
 
     uint64_t accepted = 0, closed = 0;
     for (unsigned t = 0; t < server_threads(server); t++) {

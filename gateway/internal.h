@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <h2o.h>
+#include <sys/stat.h>
 
 #include "config/config.h"
 #include "gateway/gateway.h"
@@ -19,6 +20,11 @@
 #include "gateway/metrics.h"
 #include "server/server.h"
 #include "tlog/buf.h"
+
+#define GATEWAY_CACHE_IMMUTABLE "public, max-age=604800, immutable"
+#define GATEWAY_CACHE_SHORT "public, max-age=60"
+
+typedef struct ct_logs ct_logs_t;
 
 typedef struct gateway_log {
     const faro_log_config_t *config;
@@ -41,6 +47,7 @@ struct gateway {
     heavy_hitters_t *by_agent;  /* User-Agent -> latest prefix */
     heavy_hitters_t *by_prefix; /* client prefix -> latest User-Agent */
     gateway_metrics_t *metrics;
+    ct_logs_t *ct; /* the RFC 6962 read API's per-log state (gateway/ct_log.h) */
 };
 
 /* An h2o handler that knows its gateway. */
@@ -55,6 +62,14 @@ void gateway_admin_register(gateway_t *gw, h2o_hostconf_t *host);
 /* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live in the request's pool. */
 void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
                      const char *body, size_t len);
+/* A one-line text/plain answer (a newline is added), not cacheable: errors. */
+void gateway_respond_text(h2o_req_t *req, int status, const char *reason, const char *message);
+/*
+ * The rate limits of a request that reads a resource of kind `as` (st: the
+ * file's, for a partial tile's age): 1 if admitted, else it answered 429
+ * and returns 0.
+ */
+int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct stat *st, unsigned thread);
 /* The same, not cacheable, with a copy of text, which it frees. */
 void gateway_respond_buf(h2o_req_t *req, int status, const char *reason, const char *content_type, tlog_buf_t *text);
 /* The log whose monitoring path is a prefix of path (whole segments), or NULL; *rel is the rest. */

@@ -6,6 +6,7 @@ storage, and runs ctcheck. Python standard library only.
 """
 
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
@@ -281,6 +282,29 @@ class Client:
 
 def chain_body(chain):
     return json.dumps({"chain": chain}).encode()
+
+
+def submit_all(writer, log_, submissions, threads=16):
+    """POSTs each submission ({"endpoint", "chain"}) to the writer, threads at a time; every one must get 200."""
+    def submit(sub):
+        client = writer.connection()
+        status, _, _ = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+        client.close()
+        return status
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(submit, submissions))
+    check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
+
+
+def metric_sum(text, name, **labels):
+    """The sum of the Prometheus samples of name whose labels include labels."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m and all(dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or "")).get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
 
 
 def leaf_index(sct):
