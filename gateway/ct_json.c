@@ -9,6 +9,8 @@
 #include "tlog/error.h"
 
 #define VEC24_MAX ((1u << 24) - 1)
+/* Appends a string literal (get-entries appends a few per entry: no printf). */
+#define APPEND_LITERAL(out, s) tlog_buf_append((out), (s), sizeof(s) - 1)
 
 /* "<base64 of data>" */
 static void append_b64(tlog_buf_t *out, const uint8_t *data, size_t len)
@@ -36,7 +38,7 @@ void ct_json_sth(uint64_t size, uint64_t timestamp_ms, const tlog_hash_t *root, 
 {
     tlog_buf_appendf(out, "{\"tree_size\":%" PRIu64 ",\"timestamp\":%" PRIu64 ",\"sha256_root_hash\":", size, timestamp_ms);
     append_b64(out, root->bytes, TLOG_HASH_SIZE);
-    tlog_buf_appendf(out, ",\"tree_head_signature\":");
+    APPEND_LITERAL(out, ",\"tree_head_signature\":");
     append_b64(out, signature, signature_len);
     tlog_buf_append(out, "}", 1);
 }
@@ -58,12 +60,12 @@ void ct_json_proof_by_hash(uint64_t leaf_index, const tlog_hash_t *proof, size_t
 void ct_json_entry(const tlog_buf_t *leaf_input, const tlog_buf_t *extra_data, const tlog_hash_t *audit_path, size_t audit_len,
                    tlog_buf_t *out)
 {
-    tlog_buf_appendf(out, "{\"leaf_input\":");
+    APPEND_LITERAL(out, "{\"leaf_input\":");
     append_b64(out, leaf_input->data, leaf_input->len);
-    tlog_buf_appendf(out, ",\"extra_data\":");
+    APPEND_LITERAL(out, ",\"extra_data\":");
     append_b64(out, extra_data->data, extra_data->len);
     if (audit_path != NULL) {
-        tlog_buf_append(out, ",", 1);
+        APPEND_LITERAL(out, ",");
         append_hashes(out, "audit_path", audit_path, audit_len);
     }
     tlog_buf_append(out, "}", 1);
