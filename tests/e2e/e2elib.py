@@ -73,11 +73,13 @@ class Log:
         os.makedirs(keys, mode=0o700, exist_ok=True)
         self.key = os.path.join(keys, name + ".ecdsa.pem")
         self.ed25519_key = os.path.join(keys, name + ".ed25519.pem")
+        self.pubkey = os.path.join(keys, name + ".pub.pem")
+        if os.path.exists(self.pubkey):
+            return  # the keys of an earlier run in the same folder (a benchmark's cached tree)
         out = subprocess.run([keygen, "--origin", self.origin, "--ecdsa", self.key, "--ed25519", self.ed25519_key],
                              capture_output=True, text=True, check=True).stdout
         pem = re.search(r"-----BEGIN PUBLIC KEY-----\n.*?-----END PUBLIC KEY-----\n", out, re.S)
         check(pem is not None, "faro-keygen printed no public key:\n" + out)
-        self.pubkey = os.path.join(keys, name + ".pub.pem")
         with open(self.pubkey, "w") as f:
             f.write(pem.group(0))
 
