@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config/log.h"
+#include "gateway/ct_log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
 #include "tlog/durable.h"
@@ -117,6 +118,7 @@ static void free_gateway(gateway_t *gw)
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }
+    ct_logs_stop(gw->ct);
     free(gw->logs);
     if (gw->ssl_ctx != NULL)
         SSL_CTX_free(gw->ssl_ctx);
@@ -140,7 +142,7 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if (gw == NULL)
         abort();
     gw->config = config;
-    if (open_logs(gw, err) != 0 || ssl_context(gw, err) != 0)
+    if (open_logs(gw, err) != 0 || ssl_context(gw, err) != 0 || ct_logs_start(gw, &gw->ct, err) != 0)
         goto fail;
     if ((public_fd = server_listen(config->gateway.listen, "gateway.listen", err)) < 0 ||
         (admin_fd = server_listen(config->gateway.admin_listen, "gateway.admin_listen", err)) < 0)

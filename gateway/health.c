@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "gateway/ct_log.h"
 #include "gateway/internal.h"
 #include "gateway/status.h"
 #include "tlog/error.h"
@@ -62,16 +63,17 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out)
     return healthy;
 }
 
-void gateway_metrics_text(gateway_t *gw, tlog_buf_t *out)
+void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out)
 {
     const char *names[gw->nlogs + 1];
     for (size_t i = 0; i < gw->nlogs; i++)
         names[i] = gw->logs[i].config->name;
     gateway_metrics_render(gw->metrics, names, out);
+    ct_logs_metrics(gw->ct, names, out);
 
     uint64_t accepted = 0, closed = 0;
-    for (unsigned t = 0; t < server_threads(gw->server); t++) {
-        server_thread_t *thread = server_thread(gw->server, t);
+    for (unsigned t = 0; t < server_threads(server); t++) {
+        server_thread_t *thread = server_thread(server, t);
         accepted += atomic_load_explicit(&thread->connections_accepted, memory_order_relaxed);
         closed += atomic_load_explicit(&thread->connections_closed, memory_order_relaxed);
     }

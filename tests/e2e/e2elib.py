@@ -81,6 +81,9 @@ class Log:
         os.makedirs(keys, mode=0o700, exist_ok=True)
         self.key = os.path.join(keys, name + ".ecdsa.pem")
         self.ed25519_key = os.path.join(keys, name + ".ed25519.pem")
+        self.pubkey = os.path.join(keys, name + ".pub.pem")
+        if os.path.exists(self.pubkey):
+            return  # the keys of an earlier run in the same folder (a benchmark's cached tree)
         out = subprocess.run([keygen, "--origin", self.origin, "--ecdsa", self.key, "--ed25519", self.ed25519_key],
                              capture_output=True, text=True, check=True).stdout
         pem = re.search(r"-----BEGIN PUBLIC KEY-----\n.*?-----END PUBLIC KEY-----\n", out, re.S)
@@ -88,7 +91,6 @@ class Log:
         vkey = re.search(r"^Ed25519 verifier key: (\S+)$", out, re.M)
         check(vkey is not None, "faro-keygen printed no verifier key:\n" + out)
         self.vkey = vkey.group(1)
-        self.pubkey = os.path.join(keys, name + ".pub.pem")
         with open(self.pubkey, "w") as f:
             f.write(pem.group(0))
 
@@ -459,6 +461,29 @@ def quorumcheck(binary, policy, checkpoint_path):
 
 def chain_body(chain):
     return json.dumps({"chain": chain}).encode()
+
+
+def submit_all(writer, log_, submissions, threads=16):
+    """POSTs each submission ({"endpoint", "chain"}) to the writer, threads at a time; every one must get 200."""
+    def submit(sub):
+        client = writer.connection()
+        status, _, _ = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+        client.close()
+        return status
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(submit, submissions))
+    check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
+
+
+def metric_sum(text, name, **labels):
+    """The sum of the Prometheus samples of name whose labels include labels."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m and all(dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or "")).get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
 
 
 def leaf_index(sct):

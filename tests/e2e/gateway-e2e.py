@@ -26,18 +26,17 @@ Usage: gateway-e2e.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --c
 """
 
 import base64
-import concurrent.futures
 import hashlib
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-from e2elib import (Client, Failure, Gateway, Log, Writer, chain_body, check, log, main, wait_until, write_config)
+from e2elib import (Client, Failure, Gateway, Log, Writer, chain_body, check, log, main, metric_sum, submit_all, wait_until,
+                    write_config)
 
 CERTS = 600  # two full tiles and a partial one at level 0, a partial one at level 1
 IDENTIFIED = "faro-e2e-monitor/1.0 (+mailto:ops@monitor.test)"
@@ -224,18 +223,6 @@ def check_heavy_hitters(gateway):
     log("heavy hitters: %r counted %d times; not served publicly" % (top["value"], top["count"]))
 
 
-def metric_sum(text, name, **labels):
-    total = 0.0
-    for line in text.splitlines():
-        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
-        if not m:
-            continue
-        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(2))
-    return total
-
-
 def check_metrics(gateway):
     before = gateway.metrics_text()
     client = Client(gateway.port)
@@ -346,15 +333,7 @@ def test(args, workdir):
     writer = Writer(args["writer"], workdir, template)
     writer.start(create_missing=True)
 
-    def submit(sub):
-        client = writer.connection()
-        status, _, body = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
-        client.close()
-        return status
-
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(submit, chains[:CERTS]))
-    check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
+    submit_all(writer, log_, chains[:CERTS])
     wait_until(lambda: log_.checkpoint()[0] == CERTS, 30, "the tree to reach %d" % CERTS)
     settings = {"threads": 2, "health_max_age": "2s", "proxy_submissions": True,
                 "rate_limits": {"anonymous_rps": 20, "anonymous_burst": 5, "partial_tile_rps": 2,
