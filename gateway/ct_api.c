@@ -135,7 +135,7 @@ static int read_data_tile_or_reply(ct_request_t *r, uint64_t index, uint8_t **da
         return 0;
     }
     gateway_kind_t as = tile.width < TLOG_TILE_WIDTH ? GATEWAY_KIND_PARTIAL_TILE : GATEWAY_KIND_DATA_TILE;
-    int admitted = gateway_admit_or_reply(r->gw, r->req, as, &st, r->thread);
+    int admitted = gateway_admit_or_reply(r->gw, r->req, as, &st.st_mtim, r->thread);
     int read = admitted && tree_read_data_tile(fd, &st, data, len, err) == 0;
     close(fd);
     if (admitted && !read)

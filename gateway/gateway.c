@@ -9,16 +9,53 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/log.h"
 #include "gateway/ct_log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
+#include "tlog/durable.h"
 #include "tlog/error.h"
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
 #define CLIENT_TABLE_SLOTS 65536
+
+/*
+ * The gateway never needs a signing key, so a key it could open for writing
+ * is a deployment mistake: refused. Root passes permission checks, so for
+ * root the key's mode bits decide.
+ */
+static int check_key_not_writable(const char *path, const char *key_name, size_t i, char *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0; /* absent or unreadable to us: the best case */
+    int writable = geteuid() == 0 ? (st.st_mode & 0222) != 0 : access(path, W_OK) == 0;
+    if (writable)
+        return tlog_errorf(err,
+                           "logs[%zu].%s: faro-gateway could open this signing key for writing (%s, mode %04o), and it never "
+                           "needs it: run the gateway as a user that cannot write it, or chmod 400 %s",
+                           i, key_name, path, (unsigned)(st.st_mode & 07777), path);
+    return 0;
+}
+
+/* The log's witness policy, for /health; the gateway never calls the witnesses, so URLs are optional here. */
+static int load_policy(gateway_log_t *log, size_t i, char *err)
+{
+    char *text, why[TLOG_ERR_MAX];
+    size_t len;
+    if (log->config->witness_policy == NULL)
+        return 0;
+    if (tlog_read_file(log->config->witness_policy, 1 << 20, &text, &len, why) != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    int ret = policy_parse(text, len, 0, &log->witness_policy, why);
+    free(text);
+    if (ret != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    return 0;
+}
 
 static int open_logs(gateway_t *gw, char *err)
 {
@@ -40,6 +77,9 @@ static int open_logs(gateway_t *gw, char *err)
                                    gw->logs[j].config->name);
         if ((log->storage_fd = gateway_files_open_dir(log->config->storage, why)) < 0)
             return tlog_errorf(err, "logs[%zu].storage: %s", i, why);
+        if (check_key_not_writable(log->config->key, "key", i, err) != 0 ||
+            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0 || load_policy(log, i, err) != 0)
+            return -1;
     }
     return 0;
 }
@@ -74,6 +114,7 @@ static void free_gateway(gateway_t *gw)
 {
     for (size_t i = 0; i < gw->nlogs; i++) {
         free(gw->logs[i].path);
+        policy_free(gw->logs[i].witness_policy);
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }
@@ -87,6 +128,9 @@ static void free_gateway(gateway_t *gw)
     heavy_hitters_free(gw->by_agent);
     heavy_hitters_free(gw->by_prefix);
     gateway_metrics_free(gw->metrics);
+    for (unsigned i = 0; gw->file_caches != NULL && i < gw->config->gateway.threads; i++)
+        file_cache_free(gw->file_caches[i]);
+    free(gw->file_caches);
     free(gw);
 }
 
@@ -111,10 +155,18 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     gw->by_agent = heavy_hitters_new(config->gateway.heavy_hitters, threads);
     gw->by_prefix = heavy_hitters_new(config->gateway.heavy_hitters, threads);
     gw->metrics = gateway_metrics_new(gw->nlogs, threads);
+    if ((gw->file_caches = calloc(threads, sizeof(*gw->file_caches))) == NULL)
+        abort();
+    for (unsigned i = 0; i < threads; i++)
+        gw->file_caches[i] = file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads);
 
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);
     h2o_hostconf_t *admin_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("admin")), 65535);
+    if (gateway_proxy_register(gw, public_host, err) != 0) {
+        h2o_config_dispose(&gw->globalconf);
+        goto fail;
+    }
     gateway_http_register(gw, public_host);
     gateway_admin_register(gw, admin_host);
     gw->public_hosts[0] = public_host;
@@ -123,7 +175,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
         {.fd = public_fd, .hosts = gw->public_hosts, .ssl_ctx = gw->ssl_ctx},
         {.fd = admin_fd, .hosts = gw->admin_hosts},
     };
-    gw->server = server_start(&gw->globalconf, listeners, 2, threads, NULL, NULL);
+    gw->server = server_new(&gw->globalconf, listeners, 2, threads);
+    server_run(gw->server, NULL, NULL);
     faro_log(FARO_LOG_INFO, "faro-gateway", "serving %zu logs on %s (%s) with %u threads; admin on %s", gw->nlogs,
              config->gateway.listen, gw->ssl_ctx != NULL ? "HTTPS, HTTP/2" : "HTTP", threads, config->gateway.admin_listen);
     *out = gw;
@@ -131,6 +184,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
 fail:
     if (public_fd >= 0)
         close(public_fd);
+    if (admin_fd >= 0)
+        close(admin_fd);
     free_gateway(gw);
     return -1;
 }

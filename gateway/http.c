@@ -3,9 +3,9 @@
  * the static-ct-api grammar, apply the rate limits, and answer from
  * storage with the headers monitors and browsers rely on.
  *
- * Files are read whole into the request's memory pool and sent in one
- * piece: tiles are at most a few hundred KiB, and a file the writer renames
- * into place is complete, so nothing is served half-written. Every
+ * Files come whole from the thread's file cache (file_cache.h) and are sent
+ * in one piece: tiles are at most a few hundred KiB, and a file the writer
+ * renames into place is complete, so nothing is served half-written. Every
  * response, errors included, carries CORS; errors are never cacheable, so a
  * 404 for a tile that does not exist yet is not remembered by a CDN.
  *
@@ -21,8 +21,8 @@
 
 #include "config/log.h"
 #include "gateway/client.h"
+#include "gateway/file_cache.h"
 #include "gateway/ct_api.h"
-#include "gateway/files.h"
 #include "gateway/gateway.h"
 #include "gateway/internal.h"
 #include "gateway/route.h"
@@ -175,23 +175,35 @@ static const char *cache_control_of(gateway_kind_t kind)
     }
 }
 
+/* Whether a partial tile last modified at mtime is still inside partial_tile_grace. */
+static int partial_tile_is_new(gateway_t *gw, const struct timespec *mtime)
+{
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t age_ms = (int64_t)(wall.tv_sec - mtime->tv_sec) * 1000 + (wall.tv_nsec - mtime->tv_nsec) / 1000000;
+    return age_ms < (int64_t)gw->config->gateway.partial_tile_grace_ms;
+}
+
 /*
  * The rate limits of a resource of kind (checkpoint and log.v3.json have
- * none): 0 if admitted, else the nanoseconds to wait and *message set.
+ * none); mtime is the file's, for partial tiles. 0 if admitted, else the
+ * nanoseconds to wait and *message set.
  */
-static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, gateway_kind_t kind, const struct stat *st, unsigned thread,
+static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, gateway_kind_t kind, const struct timespec *mtime, unsigned thread,
                            const char **message)
 {
     if (kind == GATEWAY_KIND_CHECKPOINT || kind == GATEWAY_KIND_LOG_JSON)
         return 0;
     uint64_t now = monotonic_ns(), wait;
+    int new_partial = kind == GATEWAY_KIND_PARTIAL_TILE && mtime != NULL && partial_tile_is_new(gw, mtime);
     ssize_t ua = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
     h2o_iovec_t agent = ua >= 0 ? req->headers.entries[ua].value : h2o_iovec_init(NULL, 0);
-    struct sockaddr_storage peer;
-    socklen_t peer_len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
-    const struct sockaddr *addr = peer_len > 0 ? (const struct sockaddr *)&peer : NULL;
     uint8_t key[GCRA_KEY_BYTES];
-    client_key(agent.base, agent.len, addr, key);
+    if (gw->per_client != NULL || new_partial) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+        client_key(agent.base, agent.len, peer_len > 0 ? (const struct sockaddr *)&peer : NULL, key);
+    }
 
     if (gw->per_client != NULL && (wait = gcra_table_admit(gw->per_client, key, now)) != 0) {
         gateway_metrics_limited(gw->metrics, thread, GATEWAY_LIMIT_PER_CLIENT);
@@ -203,23 +215,18 @@ static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, gateway_kind_t kind, c
         *message = "rate limited: put a contact (an e-mail address or an https:// URL) in your User-Agent for unthrottled access";
         return wait;
     }
-    if (kind == GATEWAY_KIND_PARTIAL_TILE) {
-        struct timespec wall;
-        clock_gettime(CLOCK_REALTIME, &wall);
-        int64_t age_ms = (int64_t)(wall.tv_sec - st->st_mtim.tv_sec) * 1000 + (wall.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
-        if (age_ms < (int64_t)gw->config->gateway.partial_tile_grace_ms && (wait = gcra_table_admit(gw->partial, key, now)) != 0) {
-            gateway_metrics_limited(gw->metrics, thread, GATEWAY_LIMIT_PARTIAL_TILE);
-            *message = "rate limited: this partial tile is new; poll it less often, or fetch the full tile once it exists";
-            return wait;
-        }
+    if (new_partial && (wait = gcra_table_admit(gw->partial, key, now)) != 0) {
+        gateway_metrics_limited(gw->metrics, thread, GATEWAY_LIMIT_PARTIAL_TILE);
+        *message = "rate limited: this partial tile is new; poll it less often, or fetch the full tile once it exists";
+        return wait;
     }
     return 0;
 }
 
-int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct stat *st, unsigned thread)
+int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct timespec *mtime, unsigned thread)
 {
     const char *message;
-    uint64_t wait = rate_limit(gw, req, as, st, thread, &message);
+    uint64_t wait = rate_limit(gw, req, as, mtime, thread, &message);
     if (wait != 0)
         respond_limited(req, wait, message);
     return wait == 0;
@@ -232,38 +239,25 @@ static int is_gzip(const char *data, size_t len)
 
 static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_view_t *v, unsigned thread)
 {
-    struct stat st;
-    h2o_iovec_t file = h2o_strdup(&req->pool, v->rel + 1, v->rel_len - 1); /* NUL-terminated */
-    int fd = gateway_files_open(v->log->storage_fd, file.base, &st);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            faro_log(FARO_LOG_ERROR, v->log->config->name, "opening %.*s: %s", (int)v->rel_len, v->rel, strerror(errno));
-        respond_not_found(req);
-        return;
-    }
-    if (!gateway_admit_or_reply(gw, req, v->kind, &st, thread)) {
-        close(fd);
-        return;
-    }
-    if (st.st_size > FILE_MAX) {
-        close(fd);
-        faro_log(FARO_LOG_ERROR, v->log->config->name, "%.*s: larger than %d bytes", (int)v->rel_len, v->rel, FILE_MAX);
-        gateway_respond_text(req, 500, "Internal Server Error", "internal error");
-        return;
-    }
-    size_t size = (size_t)st.st_size;
-    char *body = h2o_mem_alloc_pool(&req->pool, size ? size : 1);
-    int read_failed = gateway_files_read(fd, body, size);
-    close(fd);
-    if (read_failed) {
+    h2o_iovec_t path = h2o_strdup(&req->pool, v->rel + 1, v->rel_len - 1); /* NUL-terminated */
+    int immutable = v->kind == GATEWAY_KIND_HASH_TILE || v->kind == GATEWAY_KIND_DATA_TILE || v->kind == GATEWAY_KIND_ISSUER;
+    file_cache_file_t file;
+    if (file_cache_get(gw->file_caches[thread], &req->pool, (size_t)(v->log - gw->logs), v->log->storage_fd, path.base, immutable,
+                       FILE_MAX, &file) != 0) {
+        if (errno == ENOENT) {
+            respond_not_found(req);
+            return;
+        }
         faro_log(FARO_LOG_ERROR, v->log->config->name, "reading %.*s: %s", (int)v->rel_len, v->rel, strerror(errno));
         gateway_respond_text(req, 500, "Internal Server Error", "internal error");
         return;
     }
+    if (!gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
+        return;
     int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (v->kind == GATEWAY_KIND_PARTIAL_TILE && v->tile.level == TLOG_TILE_DATA);
-    if (data_tile && is_gzip(body, size))
+    if (data_tile && is_gzip(file.body, file.len))
         add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
-    gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), body, size);
+    gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.body, file.len);
 }
 
 static int method_is(h2o_req_t *req, const char *method)

@@ -15,9 +15,11 @@
 
 #include "config/config.h"
 #include "gateway/gateway.h"
+#include "gateway/file_cache.h"
 #include "gateway/gcra.h"
 #include "gateway/heavy_hitters.h"
 #include "gateway/metrics.h"
+#include "policy/policy.h"
 #include "server/server.h"
 #include "tlog/buf.h"
 
@@ -31,6 +33,7 @@ typedef struct gateway_log {
     char *path; /* the monitoring prefix's path, without trailing slash ("" for the root) */
     size_t path_len;
     int storage_fd;
+    policy_t *witness_policy; /* NULL without witnessing: /health then checks no cosignatures */
 } gateway_log_t;
 
 struct gateway {
@@ -47,7 +50,8 @@ struct gateway {
     heavy_hitters_t *by_agent;  /* User-Agent -> latest prefix */
     heavy_hitters_t *by_prefix; /* client prefix -> latest User-Agent */
     gateway_metrics_t *metrics;
-    ct_logs_t *ct; /* the RFC 6962 read API's per-log state (gateway/ct_log.h) */
+    file_cache_t **file_caches; /* one per thread, each used by its thread only */
+    ct_logs_t *ct;              /* the RFC 6962 read API's per-log state (gateway/ct_log.h) */
 };
 
 /* An h2o handler that knows its gateway. */
@@ -59,7 +63,9 @@ typedef struct gateway_handler {
 /* Hook the request handlers into a host of the public listener and of the admin listener. */
 void gateway_http_register(gateway_t *gw, h2o_hostconf_t *host);
 void gateway_admin_register(gateway_t *gw, h2o_hostconf_t *host);
-/* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live in the request's pool. */
+/* With gateway.proxy_submissions, each log's add-chain and add-pre-chain go on to the writer; call first. */
+int gateway_proxy_register(gateway_t *gw, h2o_hostconf_t *host, char *err);
+/* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live as long as the request's pool. */
 void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
                      const char *body, size_t len);
 /* A one-line text/plain answer (a newline is added), not cacheable: errors. */
@@ -69,7 +75,7 @@ void gateway_respond_text(h2o_req_t *req, int status, const char *reason, const 
  * file's, for a partial tile's age): 1 if admitted, else it answered 429
  * and returns 0.
  */
-int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct stat *st, unsigned thread);
+int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct timespec *mtime, unsigned thread);
 /* The same, not cacheable, with a copy of text, which it frees. */
 void gateway_respond_buf(h2o_req_t *req, int status, const char *reason, const char *content_type, tlog_buf_t *text);
 /* The log whose monitoring path is a prefix of path (whole segments), or NULL; *rel is the rest. */

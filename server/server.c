@@ -141,8 +141,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-server_t *server_start(h2o_globalconf_t *globalconf, const server_listener_t *listeners, size_t nlisteners, unsigned threads,
-                       void (*on_thread_start)(server_thread_t *thread, void *data), void *data)
+server_t *server_new(h2o_globalconf_t *globalconf, const server_listener_t *listeners, size_t nlisteners, unsigned threads)
 {
     server_t *server = calloc(1, sizeof(*server));
     if (server == NULL || (server->listeners = calloc(nlisteners, sizeof(*listeners))) == NULL ||
@@ -152,8 +151,6 @@ server_t *server_start(h2o_globalconf_t *globalconf, const server_listener_t *li
     server->nlisteners = nlisteners;
     server->globalconf = globalconf;
     server->nthreads = threads;
-    server->on_thread_start = on_thread_start;
-    server->data = data;
     for (unsigned i = 0; i < threads; i++) {
         thread_state_t *t = &server->threads[i];
         t->super.server = server;
@@ -166,9 +163,15 @@ server_t *server_start(h2o_globalconf_t *globalconf, const server_listener_t *li
                 abort();
         }
     }
-    for (unsigned i = 0; i < threads; i++)
-        pthread_create(&server->threads[i].tid, NULL, thread_main, &server->threads[i]);
     return server;
+}
+
+void server_run(server_t *server, void (*on_thread_start)(server_thread_t *thread, void *data), void *data)
+{
+    server->on_thread_start = on_thread_start;
+    server->data = data;
+    for (unsigned i = 0; i < server->nthreads; i++)
+        pthread_create(&server->threads[i].tid, NULL, thread_main, &server->threads[i]);
 }
 
 unsigned server_threads(const server_t *server)

@@ -38,12 +38,13 @@ typedef struct server_thread {
 } server_thread_t;
 
 /*
- * Starts threads serving listeners (the array is copied) with globalconf,
- * which must outlive the server. on_thread_start, if not NULL, runs on each
- * new thread before its loop starts (to register message receivers).
+ * Makes a server for listeners (the array is copied) with globalconf, which
+ * must outlive it; nothing is served until server_run. Keep the pointer
+ * before that: handlers on the new threads may use it at once.
  */
-server_t *server_start(h2o_globalconf_t *globalconf, const server_listener_t *listeners, size_t nlisteners, unsigned threads,
-                       void (*on_thread_start)(server_thread_t *thread, void *data), void *data);
+server_t *server_new(h2o_globalconf_t *globalconf, const server_listener_t *listeners, size_t nlisteners, unsigned threads);
+/* Starts the threads; on_thread_start, if not NULL, runs on each before its loop does (to register message receivers). */
+void server_run(server_t *server, void (*on_thread_start)(server_thread_t *thread, void *data), void *data);
 unsigned server_threads(const server_t *server);
 server_thread_t *server_thread(server_t *server, unsigned index);
 /* Stops accepting new connections; requests in progress go on. */

@@ -164,6 +164,18 @@ static int method_is(h2o_req_t *req, const char *method)
     return h2o_memis(req->method.base, req->method.len, method, strlen(method));
 }
 
+/* A submission says it is JSON, or says nothing (RFC 6962 clients that omit the header still work). */
+static int content_type_is_json(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return 1;
+    h2o_iovec_t type = req->headers.entries[i].value;
+    static const char json[] = "application/json";
+    return type.len >= sizeof(json) - 1 && h2o_lcstris(type.base, sizeof(json) - 1, json, sizeof(json) - 1) &&
+           (type.len == sizeof(json) - 1 || type.base[sizeof(json) - 1] == ';' || type.base[sizeof(json) - 1] == ' ');
+}
+
 static size_t log_index(http_thread_t *thread, writer_log_t *log)
 {
     size_t i = 0;
@@ -252,6 +264,7 @@ static void metrics_reply(writer_http_t *http, h2o_req_t *req)
     tlog_buf_t text = TLOG_BUF_INIT;
     for (size_t i = 0; i < http->nlogs; i++)
         writer_log_metrics(http->logs[i], &text);
+    writer_process_metrics(&text);
     char *body = h2o_mem_alloc_pool(&req->pool, text.len ? text.len : 1);
     memcpy(body, text.data, text.len);
     respond(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, text.len);
@@ -271,6 +284,9 @@ static void ct_endpoint_reply(http_thread_t *thread, writer_log_t *log, const ch
         } else if (!method_is(req, "POST")) {
             add_header(req, H2O_TOKEN_ALLOW, "POST, OPTIONS");
             respond_error(req, 405, "Method Not Allowed", "use POST");
+        } else if (!content_type_is_json(req)) {
+            writer_log_count_submission(log, add_pre_chain, WRITER_OUTCOME_REJECTED);
+            respond_error(req, 415, "Unsupported Media Type", "the body must be JSON: send Content-Type: application/json");
         } else {
             submit_or_reply(thread, log, add_pre_chain, req);
         }
@@ -359,7 +375,8 @@ int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t n
                 return -1; /* the caller stops the process: nothing is serving yet */
     }
     server_listener_t listener = {.fd = listen_fd, .hosts = http->globalconf.hosts};
-    http->server = server_start(&http->globalconf, &listener, 1, threads, on_thread_start, http);
+    http->server = server_new(&http->globalconf, &listener, 1, threads);
+    server_run(http->server, on_thread_start, http);
     faro_log(FARO_LOG_INFO, "faro-writer", "listening on %s with %u threads", config->writer.listen, threads);
     *out = http;
     return 0;

@@ -15,7 +15,10 @@ On loopback, with both daemons running:
     public listener does not serve them;
   - /metrics counters move as requested; /health is 200 with a live writer,
     and 500 naming the log when the checkpoint is stale, its signature is bad,
-    or the log's origin is not the checkpoint's;
+    or the log's origin is not the checkpoint's; a signing key the gateway
+    could write is refused at start;
+  - with proxy_submissions, an add-chain sent to the gateway is sequenced by
+    the writer and answered with its SCT;
   - the log's page and the index name the log's origin, ID and keys, and
     headless Chromium renders the page (its DOM and a screenshot).
 
@@ -101,6 +104,16 @@ def check_resources(gateway, log_):
         expect_headers("HEAD " + rel, headers, content_type, cache_control)
     client.close()
     log("resources: %d files served byte for byte with their headers, GET and HEAD" % len(cases))
+
+
+def check_proxy(gateway, log_, sub):
+    """proxy_submissions: a submission to the gateway's address reaches the writer and comes back with its SCT."""
+    client = Client(gateway.port)
+    status, _, body = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+    client.close()
+    check(status == 200 and "signature" in json.loads(body), "add-chain through the gateway: %d %r" % (status, body))
+    wait_until(lambda: log_.checkpoint()[0] == CERTS + 2, 30, "the proxied entry to be sequenced")
+    log("proxy: an add-chain sent to the gateway was sequenced by the writer and answered with its SCT")
 
 
 def check_refusals(gateway):
@@ -322,7 +335,7 @@ def test(args, workdir):
 
     submit_all(writer, log_, chains[:CERTS])
     wait_until(lambda: log_.checkpoint()[0] == CERTS, 30, "the tree to reach %d" % CERTS)
-    settings = {"threads": 2, "health_max_age": "2s",
+    settings = {"threads": 2, "health_max_age": "2s", "proxy_submissions": True,
                 "rate_limits": {"anonymous_rps": 20, "anonymous_burst": 5, "partial_tile_rps": 2,
                                 "partial_tile_grace": "3s"}}
     gateway = Gateway(args["gateway"], workdir, template, writer=writer, settings=settings)
@@ -336,8 +349,22 @@ def test(args, workdir):
     check_heavy_hitters(gateway)
     check_metrics(gateway)
     check_pages(gateway, log_)
+    check_proxy(gateway, log_, chains[CERTS + 1])
     check_health(args, workdir, template, gateway, writer, log_)
     gateway.stop()
+    check_refuses_writable_key(args, workdir, template, log_)
+
+
+def check_refuses_writable_key(args, workdir, template, log_):
+    """The gateway never needs a signing key: one it could write is refused at start, naming the key."""
+    os.chmod(log_.key, 0o600)
+    refused = Gateway(args["gateway"], workdir, template)
+    refused.start(wait=False)
+    code = refused.proc.wait(30)
+    os.chmod(log_.key, 0o400)
+    check(code == 1 and "logs[0].key" in refused.stderr() and "never" in refused.stderr(),
+          "a writable signing key was not refused: exit %s\n%s" % (code, refused.stderr()))
+    log("keys: the gateway refuses to start when it could write a signing key: %s" % refused.stderr().strip()[-120:])
 
 
 if __name__ == "__main__":
