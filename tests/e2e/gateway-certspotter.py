@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 
-from e2elib import Gateway, Log, Writer, check, log, main, metric_sum, submit_all, wait_until, write_config
+from e2elib import (DAEMON_TEST_ARGS, Gateway, Log, Skip, Writer, check, log, main, metric_sum, submit_all, wait_until,
+                    write_config)
 
 FIRST, TOTAL = 500, 3000  # entries before certspotter starts; entries in all
 ROUNDS = 3                # certspotter rounds while the writer grows the tree, before the last one
@@ -162,11 +163,9 @@ class Feeder(threading.Thread):
 
 
 def test(args, workdir):
-    check("peers" in args, "missing --peers")
     binary = find_certspotter(args["peers"])
     if binary is None:
-        print("skipped: no certspotter (debian-peers.sh could not fetch it and none is on PATH)")
-        sys.exit(77)
+        raise Skip("no certspotter: debian-peers.sh could not fetch it and none is on PATH")
     version = subprocess.run([binary, "-version"], capture_output=True, text=True).stdout.strip()
     log("%s (%s)" % (version, binary))
 
@@ -242,4 +241,4 @@ def test(args, workdir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(test, sys.argv[1:]))
+    sys.exit(main(test, sys.argv[1:], DAEMON_TEST_ARGS + ("gateway", "peers")))

@@ -36,7 +36,8 @@ import threading
 import time
 import urllib.parse
 
-from e2elib import Client, Gateway, Log, Writer, check, log, main, metric_sum, submit_all, wait_until, write_config
+from e2elib import (DAEMON_TEST_ARGS, Client, Gateway, Log, Writer, check, log, main, metric_sum, submit_all, wait_until,
+                    write_config)
 
 CERTS, PRECERTS, LATER = 600, 100, 20  # 700 entries: two full data tiles and a partial one; 20 more later
 IDENTIFIED = "faro-e2e-ctapi/1.0 (+mailto:ops@monitor.test)"
@@ -440,8 +441,6 @@ def check_gzip_tiles(args, workdir, template, writer, log_, api, size):
 
 
 def test(args, workdir):
-    for name in ("tlog-tool", "proofcheck"):
-        check(name in args, "missing --%s" % name)
     random.seed(int(os.environ.get("FARO_SEED", "1")))
     pki = os.path.join(workdir, "pki")
     os.makedirs(pki)
@@ -487,4 +486,4 @@ def test(args, workdir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(test, sys.argv[1:]))
+    sys.exit(main(test, sys.argv[1:], DAEMON_TEST_ARGS + ("gateway", "tlog-tool", "proofcheck")))
