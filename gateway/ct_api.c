@@ -12,6 +12,7 @@
  * name entries and sizes inside the published tree), so they are
  * immutable; get-sth is not cacheable, get-roots briefly.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -143,14 +143,15 @@ static int refresh_roots(ct_log_t *log, char *err)
     return 0;
 }
 
-/* Reports a backlog every CT_REPORT_MS while there is one, and when it is done. */
-static void report_progress(ct_log_t *log, uint64_t before, uint64_t indexed, uint64_t size)
+/* Reports a backlog of more than a batch every CT_REPORT_MS, and when it is done; this batch began at started_ms. */
+static void report_progress(ct_log_t *log, uint64_t started_ms, uint64_t before, uint64_t indexed, uint64_t size)
 {
     uint64_t now = monotonic_ms();
-    if (!log->catching_up && size - indexed >= CT_INDEX_BATCH) {
+    if (!log->catching_up && size - before > CT_INDEX_BATCH) {
         log->catching_up = 1;
         log->backlog_from = before;
-        log->backlog_started_ms = log->reported_ms = now;
+        log->backlog_started_ms = started_ms;
+        log->reported_ms = now;
         faro_log(FARO_LOG_INFO, log->config->name, "leaf index: %llu leaves to index, from leaf %llu",
                  (unsigned long long)(size - before), (unsigned long long)before);
     } else if (log->catching_up && indexed == size) {
@@ -210,6 +211,7 @@ static int index_step(ct_log_t *log, tlog_hash_t *batch, char *err)
     }
     if (size == sth.size)
         return 0;
+    uint64_t started_ms = monotonic_ms();
     size_t n = sth.size - size < CT_INDEX_BATCH ? (size_t)(sth.size - size) : CT_INDEX_BATCH;
     for (size_t i = 0; i < n; i++)
         if (nodes.read(nodes.ctx, 0, size + i, &batch[i], err) != 0)
@@ -224,7 +226,7 @@ static int index_step(ct_log_t *log, tlog_hash_t *batch, char *err)
         return 1;
     }
     atomic_store(&log->indexed, size + n);
-    report_progress(log, size, size + n, sth.size);
+    report_progress(log, started_ms, size, size + n, sth.size);
     return size + n < sth.size;
 }
 

@@ -71,8 +71,8 @@ void gateway_respond(h2o_req_t *req, int status, const char *reason, const char 
 /* A one-line text/plain answer (a newline is added), not cacheable: errors. */
 void gateway_respond_text(h2o_req_t *req, int status, const char *reason, const char *message);
 /*
- * The rate limits of a request that reads a resource of kind `as` (st: the
- * file's, for a partial tile's age): 1 if admitted, else it answered 429
+ * The rate limits of a request that reads a resource of kind `as` (mtime:
+ * the file's, for a partial tile's age): 1 if admitted, else it answered 429
  * and returns 0.
  */
 int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct timespec *mtime, unsigned thread);

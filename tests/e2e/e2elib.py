@@ -463,16 +463,29 @@ def chain_body(chain):
     return json.dumps({"chain": chain}).encode()
 
 
-def submit_all(writer, log_, submissions, threads=16):
-    """POSTs each submission ({"endpoint", "chain"}) to the writer, threads at a time; every one must get 200."""
-    def submit(sub):
-        client = writer.connection()
-        status, _, _ = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
-        client.close()
-        return status
+def start_log(args, workdir, name, certs, precerts, **settings):
+    """
+    mkchains' test PKI (certs add-chain, then precerts add-pre-chain
+    submissions) and one log with settings whose faro-writer is started:
+    (writer, log, config template, roots file, chains).
+    """
+    pki = os.path.join(workdir, "pki")
+    os.makedirs(pki)
+    subprocess.run([args["mkchains"], pki, str(certs), str(precerts)], check=True)
+    roots = os.path.join(pki, "root.pem")
+    with open(os.path.join(pki, "chains.jsonl")) as f:
+        chains = [json.loads(line) for line in f]
+    log_ = Log(workdir, name, args["keygen"], **settings)
+    template = os.path.join(workdir, "faro.yaml.in")
+    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
+    writer = Writer(args["writer"], workdir, template)
+    writer.start(create_missing=True)
+    return writer, log_, template, roots, chains
 
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        statuses = list(pool.map(submit, submissions))
+
+def submit_all(writer, log_, submissions, threads=16):
+    """submit_many, where every submission must be answered 200."""
+    statuses = [status for _, status, _, _ in submit_many(writer, log_, submissions, threads)]
     check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
 
 

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from e2elib import Gateway, Log, Writer, check, log, main, metric_sum, submit_all, wait_until, write_config
+from e2elib import DAEMON_TEST_ARGS, Gateway, Log, Skip, check, log, main, metric_sum, start_log, submit_all, wait_until
 
 FIRST, TOTAL = 500, 3000  # entries before certspotter starts; entries in all
 ROUNDS = 3                # certspotter rounds while the writer grows the tree, before the last one
@@ -162,25 +162,13 @@ class Feeder(threading.Thread):
 
 
 def test(args, workdir):
-    check("peers" in args, "missing --peers")
     binary = find_certspotter(args["peers"])
     if binary is None:
-        print("skipped: no certspotter (debian-peers.sh could not fetch it and none is on PATH)")
-        sys.exit(77)
+        raise Skip("no certspotter: debian-peers.sh could not fetch it and none is on PATH")
     version = subprocess.run([binary, "-version"], capture_output=True, text=True).stdout.strip()
     log("%s (%s)" % (version, binary))
 
-    pki = os.path.join(workdir, "pki")
-    os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(TOTAL * 9 // 10), str(TOTAL // 10)], check=True)
-    roots = os.path.join(pki, "root.pem")
-    with open(os.path.join(pki, "chains.jsonl")) as f:
-        chains = [json.loads(line) for line in f]
-    log_ = Log(workdir, "cs", args["keygen"], sequence_interval="100ms")
-    template = os.path.join(workdir, "faro.yaml.in")
-    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
-    writer = Writer(args["writer"], workdir, template)
-    writer.start(create_missing=True)
+    writer, log_, template, _, chains = start_log(args, workdir, "cs", TOTAL * 9 // 10, TOTAL // 10, sequence_interval="100ms")
     submit_all(writer, log_, chains[:FIRST])
     wait_until(lambda: log_.checkpoint()[0] == FIRST, 30, "the tree to reach %d" % FIRST)
     gateway = Gateway(args["gateway"], workdir, template, writer=writer)
@@ -242,4 +230,4 @@ def test(args, workdir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(test, sys.argv[1:]))
+    sys.exit(main(test, sys.argv[1:], DAEMON_TEST_ARGS + ("gateway", "peers")))

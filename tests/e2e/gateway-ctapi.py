@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.parse
 
-from e2elib import Client, Gateway, Log, Writer, check, log, main, metric_sum, submit_all, wait_until, write_config
+from e2elib import DAEMON_TEST_ARGS, Client, Gateway, check, log, main, metric_sum, start_log, submit_all, wait_until
 
 CERTS, PRECERTS, LATER = 600, 100, 20  # 700 entries: two full data tiles and a partial one; 20 more later
 IDENTIFIED = "faro-e2e-ctapi/1.0 (+mailto:ops@monitor.test)"
@@ -440,22 +440,10 @@ def check_gzip_tiles(args, workdir, template, writer, log_, api, size):
 
 
 def test(args, workdir):
-    for name in ("tlog-tool", "proofcheck"):
-        check(name in args, "missing --%s" % name)
     random.seed(int(os.environ.get("FARO_SEED", "1")))
-    pki = os.path.join(workdir, "pki")
-    os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(CERTS + LATER), str(PRECERTS)], check=True)
-    roots = os.path.join(pki, "root.pem")
-    with open(os.path.join(pki, "chains.jsonl")) as f:
-        chains = [json.loads(line) for line in f]
+    writer, log_, template, roots, chains = start_log(args, workdir, "ct", CERTS + LATER, PRECERTS, sequence_interval="100ms")
     first, later = chains[:CERTS] + chains[CERTS + LATER:], chains[CERTS:CERTS + LATER]
     submissions = {base64.b64decode(c["chain"][0]): c for c in chains}
-    log_ = Log(workdir, "ct", args["keygen"], sequence_interval="100ms")
-    template = os.path.join(workdir, "faro.yaml.in")
-    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
-    writer = Writer(args["writer"], workdir, template)
-    writer.start(create_missing=True)
     submit_all(writer, log_, first)
     size = CERTS + PRECERTS
     wait_until(lambda: log_.checkpoint()[0] == size, 30, "the tree to reach %d" % size)
@@ -487,4 +475,4 @@ def test(args, workdir):
 
 
 if __name__ == "__main__":
-    sys.exit(main(test, sys.argv[1:]))
+    sys.exit(main(test, sys.argv[1:], DAEMON_TEST_ARGS + ("gateway", "tlog-tool", "proofcheck")))

@@ -35,8 +35,7 @@ import sys
 import threading
 import time
 
-from e2elib import (Client, Failure, Gateway, Log, Writer, chain_body, check, log, main, metric_sum, submit_all, wait_until,
-                    write_config)
+from e2elib import Client, Failure, Gateway, chain_body, check, log, main, metric_sum, start_log, submit_all, wait_until
 
 CERTS = 600  # two full tiles and a partial one at level 0, a partial one at level 1
 IDENTIFIED = "faro-e2e-monitor/1.0 (+mailto:ops@monitor.test)"
@@ -321,18 +320,7 @@ def check_health(args, workdir, template, gateway, writer, log_):
 
 
 def test(args, workdir):
-    pki = os.path.join(workdir, "pki")
-    os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(CERTS + 10), "0"], check=True)
-    roots = os.path.join(pki, "root.pem")
-    with open(os.path.join(pki, "chains.jsonl")) as f:
-        chains = [json.loads(line) for line in f]
-    log_ = Log(workdir, "gw", args["keygen"], sequence_interval="100ms")
-    template = os.path.join(workdir, "faro.yaml.in")
-    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
-    writer = Writer(args["writer"], workdir, template)
-    writer.start(create_missing=True)
-
+    writer, log_, template, roots, chains = start_log(args, workdir, "gw", CERTS + 10, 0, sequence_interval="100ms")
     submit_all(writer, log_, chains[:CERTS])
     wait_until(lambda: log_.checkpoint()[0] == CERTS, 30, "the tree to reach %d" % CERTS)
     settings = {"threads": 2, "health_max_age": "2s", "proxy_submissions": True,
