@@ -12,7 +12,8 @@ enum { FARO_LOG_DEBUG, FARO_LOG_INFO, FARO_LOG_WARN, FARO_LOG_ERROR, FARO_LOG_FA
 void faro_log_set_json(int json);
 /* subject is the log's name, or the daemon's name for events of no one log. */
 void faro_log(int level, const char *subject, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Logs at FARO_LOG_FATAL and exits with status 1: for broken invariants and fsync errors. */
+/* Logs at FARO_LOG_FATAL and exits at once with status 1 (_exit: no atexit handlers, stdio not flushed): for broken invariants and
+ * fsync errors. */
 void faro_fatal(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 #endif

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "config/log.h"
+#include "gateway/ct_log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
+#include "tlog/durable.h"
 #include "tlog/error.h"
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
@@ -39,6 +41,22 @@ static int check_key_not_writable(const char *path, const char *key_name, size_t
     return 0;
 }
 
+/* The log's witness policy, for /health; the gateway never calls the witnesses, so URLs are optional here. */
+static int load_policy(gateway_log_t *log, size_t i, char *err)
+{
+    char *text, why[TLOG_ERR_MAX];
+    size_t len;
+    if (log->config->witness_policy == NULL)
+        return 0;
+    if (tlog_read_file(log->config->witness_policy, 1 << 20, &text, &len, why) != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    int ret = policy_parse(text, len, 0, &log->witness_policy, why);
+    free(text);
+    if (ret != 0)
+        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
+    return 0;
+}
+
 static int open_logs(gateway_t *gw, char *err)
 {
     const faro_config_t *config = gw->config;
@@ -60,7 +78,7 @@ static int open_logs(gateway_t *gw, char *err)
         if ((log->storage_fd = gateway_files_open_dir(log->config->storage, why)) < 0)
             return tlog_errorf(err, "logs[%zu].storage: %s", i, why);
         if (check_key_not_writable(log->config->key, "key", i, err) != 0 ||
-            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0)
+            check_key_not_writable(log->config->ed25519_key, "ed25519_key", i, err) != 0 || load_policy(log, i, err) != 0)
             return -1;
     }
     return 0;
@@ -96,9 +114,11 @@ static void free_gateway(gateway_t *gw)
 {
     for (size_t i = 0; i < gw->nlogs; i++) {
         free(gw->logs[i].path);
+        policy_free(gw->logs[i].witness_policy);
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }
+    ct_logs_stop(gw->ct);
     free(gw->logs);
     if (gw->ssl_ctx != NULL)
         SSL_CTX_free(gw->ssl_ctx);
@@ -122,7 +142,7 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if (gw == NULL)
         abort();
     gw->config = config;
-    if (open_logs(gw, err) != 0 || ssl_context(gw, err) != 0)
+    if (open_logs(gw, err) != 0 || ssl_context(gw, err) != 0 || ct_logs_start(gw, &gw->ct, err) != 0)
         goto fail;
     if ((public_fd = server_listen(config->gateway.listen, "gateway.listen", err)) < 0 ||
         (admin_fd = server_listen(config->gateway.admin_listen, "gateway.admin_listen", err)) < 0)
@@ -143,6 +163,10 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);
     h2o_hostconf_t *admin_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("admin")), 65535);
+    if (gateway_proxy_register(gw, public_host, err) != 0) {
+        h2o_config_dispose(&gw->globalconf);
+        goto fail;
+    }
     gateway_http_register(gw, public_host);
     gateway_admin_register(gw, admin_host);
     gw->public_hosts[0] = public_host;
@@ -160,6 +184,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
 fail:
     if (public_fd >= 0)
         close(public_fd);
+    if (admin_fd >= 0)
+        close(admin_fd);
     free_gateway(gw);
     return -1;
 }

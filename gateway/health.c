@@ -6,9 +6,11 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "gateway/ct_log.h"
 #include "gateway/internal.h"
 #include "gateway/status.h"
 #include "tlog/error.h"
+#include "tlog/note.h"
 
 static uint64_t now_ms(void)
 {
@@ -23,6 +25,19 @@ static double age_seconds(const gateway_status_t *status)
     return ((double)now_ms() - (double)status->timestamp_ms) / 1000.0;
 }
 
+/* Whether the verified checkpoint carries the cosignatures its log's witness policy asks for (always, without one). */
+static int cosigned_enough(const gateway_log_t *log, const gateway_status_t *status, char *err)
+{
+    tlog_note_t *note;
+    if (log->witness_policy == NULL)
+        return 1;
+    if (tlog_note_parse(status->checkpoint, status->checkpoint_len, &note, err) != 0)
+        return 0;
+    int met = policy_note_meets_quorum(log->witness_policy, note, (uint64_t)time(NULL), err) == 1;
+    tlog_note_free(note);
+    return met;
+}
+
 int gateway_health(gateway_t *gw, tlog_buf_t *out)
 {
     int healthy = 1;
@@ -32,6 +47,9 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out)
         char err[TLOG_ERR_MAX];
         if (gateway_status_read(c, gw->logs[i].storage_fd, &status, err) != 0) {
             tlog_buf_appendf(out, "%s: %s\n", c->name, err);
+            healthy = 0;
+        } else if (!cosigned_enough(&gw->logs[i], &status, err)) {
+            tlog_buf_appendf(out, "%s: checkpoint does not meet its witness policy: %s\n", c->name, err);
             healthy = 0;
         } else if (age_seconds(&status) * 1000 > (double)gw->config->gateway.health_max_age_ms) {
             tlog_buf_appendf(out, "%s: checkpoint is too old: %.1f s (health_max_age is %.1f s)\n", c->name, age_seconds(&status),
@@ -45,16 +63,17 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out)
     return healthy;
 }
 
-void gateway_metrics_text(gateway_t *gw, tlog_buf_t *out)
+void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out)
 {
     const char *names[gw->nlogs + 1];
     for (size_t i = 0; i < gw->nlogs; i++)
         names[i] = gw->logs[i].config->name;
     gateway_metrics_render(gw->metrics, names, out);
+    ct_logs_metrics(gw->ct, names, out);
 
     uint64_t accepted = 0, closed = 0;
-    for (unsigned t = 0; t < server_threads(gw->server); t++) {
-        server_thread_t *thread = server_thread(gw->server, t);
+    for (unsigned t = 0; t < server_threads(server); t++) {
+        server_thread_t *thread = server_thread(server, t);
         accepted += atomic_load_explicit(&thread->connections_accepted, memory_order_relaxed);
         closed += atomic_load_explicit(&thread->connections_closed, memory_order_relaxed);
     }

@@ -10,7 +10,6 @@
  */
 #include <assert.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,23 +292,6 @@ static void report_make(heavy_hitters_t *hh, size_t top, report_t *r)
     r->count = merged < top ? merged : top;
 }
 
-static void append_text(tlog_buf_t *out, const char *text)
-{
-    tlog_buf_append(out, text, strlen(text));
-}
-
-static void append_format(tlog_buf_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void append_format(tlog_buf_t *out, const char *fmt, ...)
-{
-    char text[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof(text));
-    tlog_buf_append(out, text, (size_t)n);
-}
-
 /*
  * Appends s for a report: printable ASCII as is, "\" as "\\", every other
  * byte as \xNN; with html, also & < > " ' as character references.
@@ -317,19 +299,19 @@ static void append_format(tlog_buf_t *out, const char *fmt, ...)
 static void append_shown(tlog_buf_t *out, const char *s, size_t len, int html)
 {
     static const char *const references[] = {['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;"};
-    char hex[5];
+    static const char digits[] = "0123456789abcdef";
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (html && c < sizeof(references) / sizeof(references[0]) && references[c] != NULL) {
-            append_text(out, references[c]);
+            tlog_buf_append(out, references[c], strlen(references[c]));
         } else if (c == '\\') {
             tlog_buf_append(out, "\\\\", 2);
         } else if (c >= 0x20 && c < 0x7f) {
             tlog_buf_append(out, &s[i], 1);
         } else {
-            snprintf(hex, sizeof(hex), "\\x%02x", c);
-            tlog_buf_append(out, hex, 4);
+            const char hex[4] = {'\\', 'x', digits[c >> 4], digits[c & 15]};
+            tlog_buf_append(out, hex, sizeof(hex));
         }
     }
 }
@@ -372,22 +354,22 @@ char *heavy_hitters_html(heavy_hitters_t *hh, size_t top, const char *title)
     report_t r;
 
     report_make(hh, top, &r);
-    append_text(&out, "<table>\n<caption>");
+    tlog_buf_appendf(&out, "<table>\n<caption>");
     append_shown(&out, title, strlen(title), 1);
-    append_format(&out, ": %llu observations, %zu counters &times; %u threads, error at most %llu</caption>\n",
-                  (unsigned long long)r.observations, hh->capacity, hh->threads, (unsigned long long)r.max_error);
-    append_text(&out, "<thead><tr><th>count</th><th>error</th><th>guaranteed</th><th>value</th><th>latest</th></tr></thead>\n"
-                      "<tbody>\n");
+    tlog_buf_appendf(&out, ": %llu observations, %zu counters &times; %u threads, error at most %llu</caption>\n",
+                     (unsigned long long)r.observations, hh->capacity, hh->threads, (unsigned long long)r.max_error);
+    tlog_buf_appendf(&out, "<thead><tr><th>count</th><th>error</th><th>guaranteed</th><th>value</th><th>latest</th></tr></thead>\n"
+                           "<tbody>\n");
     for (size_t i = 0; i < r.count; i++) {
         const entry_t *e = &r.rows[i].entry;
-        append_format(&out, "<tr><td>%llu</td><td>%llu</td><td>%llu</td><td>", (unsigned long long)e->count,
-                      (unsigned long long)e->error, (unsigned long long)(e->count - e->error));
+        tlog_buf_appendf(&out, "<tr><td>%llu</td><td>%llu</td><td>%llu</td><td>", (unsigned long long)e->count,
+                         (unsigned long long)e->error, (unsigned long long)(e->count - e->error));
         append_shown(&out, e->value, e->value_len, 1);
-        append_text(&out, "</td><td>");
+        tlog_buf_appendf(&out, "</td><td>");
         append_shown(&out, e->latest, e->latest_len, 1);
-        append_text(&out, "</td></tr>\n");
+        tlog_buf_appendf(&out, "</td></tr>\n");
     }
-    append_text(&out, "</tbody>\n</table>\n");
+    tlog_buf_appendf(&out, "</tbody>\n</table>\n");
     tlog_buf_append(&out, "", 1);
     free(r.rows);
     return (char *)out.data;

@@ -22,12 +22,11 @@
 #include "config/log.h"
 #include "gateway/client.h"
 #include "gateway/file_cache.h"
+#include "gateway/ct_api.h"
 #include "gateway/gateway.h"
 #include "gateway/internal.h"
 #include "gateway/route.h"
 
-#define IMMUTABLE "public, max-age=604800, immutable"
-#define SHORT_LIVED "public, max-age=60"
 /* Largest file served: a data tile of 256 entries with long chains stays well below it. */
 #define FILE_MAX (64 * 1024 * 1024)
 
@@ -119,7 +118,7 @@ void gateway_respond(h2o_req_t *req, int status, const char *reason, const char 
     h2o_send(req, &buf, head ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
-static void respond_text(h2o_req_t *req, int status, const char *reason, const char *message)
+void gateway_respond_text(h2o_req_t *req, int status, const char *reason, const char *message)
 {
     size_t len = strlen(message);
     char *body = h2o_mem_alloc_pool(&req->pool, len + 1);
@@ -138,7 +137,7 @@ void gateway_respond_buf(h2o_req_t *req, int status, const char *reason, const c
 
 static void respond_not_found(h2o_req_t *req)
 {
-    respond_text(req, 404, "Not Found", "not found");
+    gateway_respond_text(req, 404, "Not Found", "not found");
 }
 
 static void respond_limited(h2o_req_t *req, uint64_t wait_ns, const char *message)
@@ -146,7 +145,7 @@ static void respond_limited(h2o_req_t *req, uint64_t wait_ns, const char *messag
     char seconds[24];
     snprintf(seconds, sizeof(seconds), "%lu", (unsigned long)((wait_ns + 999999999u) / 1000000000u));
     add_header(req, H2O_TOKEN_RETRY_AFTER, seconds);
-    respond_text(req, 429, "Too Many Requests", message);
+    gateway_respond_text(req, 429, "Too Many Requests", message);
 }
 
 static const char *content_type_of(gateway_kind_t kind)
@@ -170,9 +169,9 @@ static const char *cache_control_of(gateway_kind_t kind)
         return "no-store";
     case GATEWAY_KIND_LOG_JSON:
     case GATEWAY_KIND_PARTIAL_TILE:
-        return SHORT_LIVED;
+        return GATEWAY_CACHE_SHORT;
     default:
-        return IMMUTABLE;
+        return GATEWAY_CACHE_IMMUTABLE;
     }
 }
 
@@ -186,21 +185,24 @@ static int partial_tile_is_new(gateway_t *gw, const struct timespec *mtime)
 }
 
 /*
- * The rate limits of a file resource (checkpoint and log.v3.json have none):
- * 0 if admitted, else the nanoseconds to wait and *message set.
+ * The rate limits of a resource of kind (checkpoint and log.v3.json have
+ * none); mtime is the file's, for partial tiles. 0 if admitted, else the
+ * nanoseconds to wait and *message set.
  */
-static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, const request_view_t *v, const struct timespec *mtime, unsigned thread,
+static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, gateway_kind_t kind, const struct timespec *mtime, unsigned thread,
                            const char **message)
 {
-    if (v->kind == GATEWAY_KIND_CHECKPOINT || v->kind == GATEWAY_KIND_LOG_JSON)
+    if (kind == GATEWAY_KIND_CHECKPOINT || kind == GATEWAY_KIND_LOG_JSON)
         return 0;
     uint64_t now = monotonic_ns(), wait;
-    int new_partial = v->kind == GATEWAY_KIND_PARTIAL_TILE && partial_tile_is_new(gw, mtime);
+    int new_partial = kind == GATEWAY_KIND_PARTIAL_TILE && mtime != NULL && partial_tile_is_new(gw, mtime);
+    ssize_t ua = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+    h2o_iovec_t agent = ua >= 0 ? req->headers.entries[ua].value : h2o_iovec_init(NULL, 0);
     uint8_t key[GCRA_KEY_BYTES];
     if (gw->per_client != NULL || new_partial) {
         struct sockaddr_storage peer;
         socklen_t peer_len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
-        client_key(v->user_agent.base, v->user_agent.len, peer_len > 0 ? (const struct sockaddr *)&peer : NULL, key);
+        client_key(agent.base, agent.len, peer_len > 0 ? (const struct sockaddr *)&peer : NULL, key);
     }
 
     if (gw->per_client != NULL && (wait = gcra_table_admit(gw->per_client, key, now)) != 0) {
@@ -208,8 +210,7 @@ static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, const request_view_t *
         *message = "rate limited: too many requests from this client (User-Agent and network); slow down";
         return wait;
     }
-    if (client_classify(v->user_agent.base, v->user_agent.len) == CLIENT_ANONYMOUS &&
-        (wait = gcra_admit(gw->anonymous, now)) != 0) {
+    if (client_classify(agent.base, agent.len) == CLIENT_ANONYMOUS && (wait = gcra_admit(gw->anonymous, now)) != 0) {
         gateway_metrics_limited(gw->metrics, thread, GATEWAY_LIMIT_ANONYMOUS);
         *message = "rate limited: put a contact (an e-mail address or an https:// URL) in your User-Agent for unthrottled access";
         return wait;
@@ -220,6 +221,15 @@ static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, const request_view_t *
         return wait;
     }
     return 0;
+}
+
+int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, const struct timespec *mtime, unsigned thread)
+{
+    const char *message;
+    uint64_t wait = rate_limit(gw, req, as, mtime, thread, &message);
+    if (wait != 0)
+        respond_limited(req, wait, message);
+    return wait == 0;
 }
 
 static int is_gzip(const char *data, size_t len)
@@ -239,15 +249,11 @@ static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_vie
             return;
         }
         faro_log(FARO_LOG_ERROR, v->log->config->name, "reading %.*s: %s", (int)v->rel_len, v->rel, strerror(errno));
-        respond_text(req, 500, "Internal Server Error", "internal error");
+        gateway_respond_text(req, 500, "Internal Server Error", "internal error");
         return;
     }
-    const char *message;
-    uint64_t wait = rate_limit(gw, req, v, &file.mtime, thread, &message);
-    if (wait != 0) {
-        respond_limited(req, wait, message);
+    if (!gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
         return;
-    }
     int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (v->kind == GATEWAY_KIND_PARTIAL_TILE && v->tile.level == TLOG_TILE_DATA);
     if (data_tile && is_gzip(file.body, file.len))
         add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
@@ -262,7 +268,8 @@ static int method_is(h2o_req_t *req, const char *method)
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     gateway_t *gw = ((gateway_handler_t *)self)->gw;
-    unsigned thread = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctx, req->conn->ctx)->index;
+    server_thread_t *loop = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctx, req->conn->ctx);
+    unsigned thread = loop->index;
     request_view_t v = view_request(gw, req);
 
     if (method_is(req, "OPTIONS")) {
@@ -274,7 +281,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
         add_header(req, H2O_TOKEN_ALLOW, "GET, HEAD, OPTIONS");
-        respond_text(req, 405, "Method Not Allowed", "method not allowed: the gateway only reads (GET, HEAD)");
+        gateway_respond_text(req, 405, "Method Not Allowed", "method not allowed: the gateway only reads (GET, HEAD)");
         return 0;
     }
 
@@ -286,7 +293,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         break;
     }
     case GATEWAY_KIND_METRICS:
-        gateway_metrics_text(gw, &text);
+        gateway_metrics_text(gw, loop->server, &text);
         gateway_respond_buf(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &text);
         break;
     case GATEWAY_KIND_PAGE:
@@ -300,6 +307,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_not_found(req);
         break;
     default:
+        if (gateway_kind_is_ct(v.kind)) {
+            ct_api_reply(gw, req, v.log, v.kind, thread);
+            break;
+        }
         serve_file_or_reply(gw, req, &v, thread);
         break;
     }

@@ -18,6 +18,12 @@ typedef enum gateway_kind {
     GATEWAY_KIND_DATA_TILE,    /* full data tile */
     GATEWAY_KIND_PARTIAL_TILE, /* partial hash or data tile */
     GATEWAY_KIND_ISSUER,
+    GATEWAY_KIND_CT_GET_STH, /* the RFC 6962 read API under ct/v1/ (gateway/ct_api.h) */
+    GATEWAY_KIND_CT_GET_STH_CONSISTENCY,
+    GATEWAY_KIND_CT_GET_PROOF_BY_HASH,
+    GATEWAY_KIND_CT_GET_ENTRIES,
+    GATEWAY_KIND_CT_GET_ENTRY_AND_PROOF,
+    GATEWAY_KIND_CT_GET_ROOTS,
     GATEWAY_KIND_PAGE, /* the log's page (its prefix with or without "/"), or the index */
     GATEWAY_KIND_HEALTH,
     GATEWAY_KIND_METRICS,
@@ -25,8 +31,14 @@ typedef enum gateway_kind {
     GATEWAY_KIND_COUNT
 } gateway_kind_t;
 
-/* Label values for metrics: "checkpoint", "log_json", "hash_tile", ... */
+/* Label values for metrics: "checkpoint", "log_json", "hash_tile", ..., "get_sth", ... */
 extern const char *const gateway_kind_names[GATEWAY_KIND_COUNT];
+
+/* Whether kind is one of the RFC 6962 read endpoints. */
+static inline int gateway_kind_is_ct(gateway_kind_t kind)
+{
+    return kind >= GATEWAY_KIND_CT_GET_STH && kind <= GATEWAY_KIND_CT_GET_ROOTS;
+}
 
 typedef struct gateway_route {
     gateway_kind_t kind;
@@ -35,8 +47,9 @@ typedef struct gateway_route {
 
 /*
  * Names the resource at path, the part of the request path after the log's
- * prefix (so "" or "/" is the log's page, "/checkpoint" its checkpoint).
- * A file kind's storage path is path + 1.
+ * prefix (so "" or "/" is the log's page, "/checkpoint" its checkpoint,
+ * "/ct/v1/get-sth" its RFC 6962 tree head). A file kind's storage path is
+ * path + 1.
  */
 gateway_route_t gateway_route(const char *path, size_t len);
 

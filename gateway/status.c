@@ -65,6 +65,14 @@ static int verify_checkpoint(const faro_log_config_t *config, EVP_PKEY *key, gat
         tlog_errorf(err, "checkpoint: no valid signature by the key in log.v3.json (%s)", why);
         goto done;
     }
+    /* The 0x05 payload is the TreeHeadSignature: u64 timestamp || digitally-signed. */
+    const tlog_note_sig_t *sig = &note->sigs[result.sig_index];
+    if (sig->payload_len - 8 > sizeof(status->signature)) {
+        tlog_errorf(err, "checkpoint: its RFC 6962 signature is longer than a P-256 one");
+        goto done;
+    }
+    status->signature_len = sig->payload_len - 8;
+    memcpy(status->signature, sig->payload + 8, status->signature_len);
     status->verified = 1;
     status->size = checkpoint.size;
     status->root = checkpoint.root;

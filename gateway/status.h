@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "tlog/hash.h"
+#include "tlog/note.h"
 
 typedef struct gateway_status {
     json_t *log_json;      /* parsed log.v3.json, or NULL if it could not be read */
@@ -19,6 +20,8 @@ typedef struct gateway_status {
     uint64_t size;         /* tree size */
     uint64_t timestamp_ms; /* of the RFC 6962 signature */
     tlog_hash_t root;
+    uint8_t signature[TLOG_NOTE_SIG_MAX]; /* the TreeHeadSignature's digitally-signed struct (RFC 6962 get-sth) */
+    size_t signature_len;
     char *checkpoint; /* the checkpoint file, NUL-terminated */
     size_t checkpoint_len;
 } gateway_status_t;

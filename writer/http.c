@@ -264,6 +264,7 @@ static void metrics_reply(writer_http_t *http, h2o_req_t *req)
     tlog_buf_t text = TLOG_BUF_INIT;
     for (size_t i = 0; i < http->nlogs; i++)
         writer_log_metrics(http->logs[i], &text);
+    writer_process_metrics(&text);
     char *body = h2o_mem_alloc_pool(&req->pool, text.len ? text.len : 1);
     memcpy(body, text.data, text.len);
     respond(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, text.len);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config/config.h"
 #include "config/log.h"
 #include "tlog/error.h"
@@ -71,7 +73,12 @@ int main(int argc, char **argv)
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past RLIMIT_FSIZE a write fails with EFBIG (a failed round) instead of killing the writer. */
+    signal(SIGXFSZ, SIG_IGN);
 
+    /* Before any thread: libcurl's global state (the roots fetchers use it). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+        faro_fatal("faro-writer", "libcurl cannot initialise");
     faro_config_t *config;
     if (faro_config_load(config_path, &config, err) != 0)
         faro_fatal("faro-writer", "%s", err);
@@ -105,6 +112,7 @@ int main(int argc, char **argv)
         writer_log_free(logs[i]);
     free(logs);
     faro_config_free(config);
+    curl_global_cleanup();
     faro_log(FARO_LOG_INFO, "faro-writer", "stopped");
     return 0;
 }

@@ -1,8 +1,9 @@
-/* faro-writer's Prometheus metrics for one log (counters kept as atomics in writer_log_t). */
+/* faro-writer's Prometheus metrics: per log (counters kept as atomics in writer_log_t), and the process's durable writes. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "tlog/durable.h"
 #include "writer/log_internal.h"
 
 void writer_log_count_submission(writer_log_t *log, int precert, int outcome)
@@ -43,4 +44,18 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
     double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
     tlog_buf_appendf(out, "faro_writer_checkpoint_age_seconds{log=\"%s\"} %.3f\n", name,
                      (now_ms - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
+    tlog_buf_appendf(out, "faro_writer_roots{log=\"%s\"} %zu\n", name, roots_count(log->roots));
+    static const char *const fetch_outcomes[] = {"ok", "download_failed", "invalid_bundle", "backup_failed"};
+    for (int o = 0; log->roots_fetch != NULL && o < ROOTS_FETCH_OUTCOMES; o++)
+        tlog_buf_appendf(out, "faro_writer_roots_fetches_total{log=\"%s\",outcome=\"%s\"} %lu\n", name, fetch_outcomes[o],
+                         roots_fetch_count(log->roots_fetch, o));
+    if (log->witness != NULL)
+        witness_metrics(log->witness, out);
+}
+
+void writer_process_metrics(tlog_buf_t *out)
+{
+    static const char *const calls[] = {"", "write", "fsync", "rename", "dirsync"};
+    for (int op = TLOG_FAULT_WRITE; op <= TLOG_FAULT_DIRSYNC; op++)
+        tlog_buf_appendf(out, "faro_writer_durable_calls_total{call=\"%s\"} %lu\n", calls[op], tlog_durable_calls(op));
 }

@@ -17,6 +17,8 @@ On loopback, with both daemons running:
     and 500 naming the log when the checkpoint is stale, its signature is bad,
     or the log's origin is not the checkpoint's; a signing key the gateway
     could write is refused at start;
+  - with proxy_submissions, an add-chain sent to the gateway is sequenced by
+    the writer and answered with its SCT;
   - the log's page and the index name the log's origin, ID and keys, and
     headless Chromium renders the page (its DOM and a screenshot).
 
@@ -24,18 +26,16 @@ Usage: gateway-e2e.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --c
 """
 
 import base64
-import concurrent.futures
 import hashlib
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-from e2elib import (Client, Failure, Gateway, Log, Writer, chain_body, check, log, main, wait_until, write_config)
+from e2elib import Client, Failure, Gateway, chain_body, check, log, main, metric_sum, start_log, submit_all, wait_until
 
 CERTS = 600  # two full tiles and a partial one at level 0, a partial one at level 1
 IDENTIFIED = "faro-e2e-monitor/1.0 (+mailto:ops@monitor.test)"
@@ -103,6 +103,16 @@ def check_resources(gateway, log_):
         expect_headers("HEAD " + rel, headers, content_type, cache_control)
     client.close()
     log("resources: %d files served byte for byte with their headers, GET and HEAD" % len(cases))
+
+
+def check_proxy(gateway, log_, sub):
+    """proxy_submissions: a submission to the gateway's address reaches the writer and comes back with its SCT."""
+    client = Client(gateway.port)
+    status, _, body = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+    client.close()
+    check(status == 200 and "signature" in json.loads(body), "add-chain through the gateway: %d %r" % (status, body))
+    wait_until(lambda: log_.checkpoint()[0] == CERTS + 2, 30, "the proxied entry to be sequenced")
+    log("proxy: an add-chain sent to the gateway was sequenced by the writer and answered with its SCT")
 
 
 def check_refusals(gateway):
@@ -212,18 +222,6 @@ def check_heavy_hitters(gateway):
     log("heavy hitters: %r counted %d times; not served publicly" % (top["value"], top["count"]))
 
 
-def metric_sum(text, name, **labels):
-    total = 0.0
-    for line in text.splitlines():
-        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
-        if not m:
-            continue
-        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(2))
-    return total
-
-
 def check_metrics(gateway):
     before = gateway.metrics_text()
     client = Client(gateway.port)
@@ -322,29 +320,10 @@ def check_health(args, workdir, template, gateway, writer, log_):
 
 
 def test(args, workdir):
-    pki = os.path.join(workdir, "pki")
-    os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(CERTS + 10), "0"], check=True)
-    roots = os.path.join(pki, "root.pem")
-    with open(os.path.join(pki, "chains.jsonl")) as f:
-        chains = [json.loads(line) for line in f]
-    log_ = Log(workdir, "gw", args["keygen"], sequence_interval="100ms")
-    template = os.path.join(workdir, "faro.yaml.in")
-    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
-    writer = Writer(args["writer"], workdir, template)
-    writer.start(create_missing=True)
-
-    def submit(sub):
-        client = writer.connection()
-        status, _, body = client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
-        client.close()
-        return status
-
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(submit, chains[:CERTS]))
-    check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
+    writer, log_, template, roots, chains = start_log(args, workdir, "gw", CERTS + 10, 0, sequence_interval="100ms")
+    submit_all(writer, log_, chains[:CERTS])
     wait_until(lambda: log_.checkpoint()[0] == CERTS, 30, "the tree to reach %d" % CERTS)
-    settings = {"threads": 2, "health_max_age": "2s",
+    settings = {"threads": 2, "health_max_age": "2s", "proxy_submissions": True,
                 "rate_limits": {"anonymous_rps": 20, "anonymous_burst": 5, "partial_tile_rps": 2,
                                 "partial_tile_grace": "3s"}}
     gateway = Gateway(args["gateway"], workdir, template, writer=writer, settings=settings)
@@ -358,6 +337,7 @@ def test(args, workdir):
     check_heavy_hitters(gateway)
     check_metrics(gateway)
     check_pages(gateway, log_)
+    check_proxy(gateway, log_, chains[CERTS + 1])
     check_health(args, workdir, template, gateway, writer, log_)
     gateway.stop()
     check_refuses_writable_key(args, workdir, template, log_)

@@ -29,6 +29,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size != strlen("/issuer/") + 64 || memchr(path, '.', size) != NULL)
             abort();
         break;
+    case GATEWAY_KIND_CT_GET_STH:
+    case GATEWAY_KIND_CT_GET_STH_CONSISTENCY:
+    case GATEWAY_KIND_CT_GET_PROOF_BY_HASH:
+    case GATEWAY_KIND_CT_GET_ENTRIES:
+    case GATEWAY_KIND_CT_GET_ENTRY_AND_PROOF:
+    case GATEWAY_KIND_CT_GET_ROOTS:
+        /* "/ct/v1/get-<name>", nothing after the name */
+        if (size < 11 || memcmp(path, "/ct/v1/get-", 11) != 0 || memchr(path + 7, '/', size - 7) != NULL ||
+            memchr(path, '.', size) != NULL)
+            abort();
+        break;
     case GATEWAY_KIND_CHECKPOINT:
     case GATEWAY_KIND_LOG_JSON:
     case GATEWAY_KIND_PAGE:

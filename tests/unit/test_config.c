@@ -34,6 +34,7 @@ static const char full_example[] = "writer:\n"
                                    "  heavy_hitters: 50\n"
                                    "  health_max_age: \"250ms\"\n"
                                    "  file_cache_mib: 8\n"
+                                   "  index_dir: \"/var/lib/faro-gateway\"\n"
                                    "logs:\n"
                                    "  - name: \"testlog\"\n"
                                    "    submission_prefix: \"https://ct.example.org/2026h1/\"\n"
@@ -91,6 +92,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->gateway.heavy_hitters, 100);
     assert_int_equal(c->gateway.health_max_age_ms, 5000);
     assert_int_equal(c->gateway.file_cache_mib, 64);
+    assert_string_equal(c->gateway.index_dir, BASE "/state/gateway");
     assert_int_equal(c->logs_count, 1);
     assert_string_equal(log->name, "testlog");
     assert_string_equal(log->submission_prefix, "http://127.0.0.1:6962/testlog");
@@ -143,6 +145,7 @@ static void test_config_full_example(void **state)
     assert_int_equal(c->gateway.heavy_hitters, 50);
     assert_int_equal(c->gateway.health_max_age_ms, 250);
     assert_int_equal(c->gateway.file_cache_mib, 8);
+    assert_string_equal(c->gateway.index_dir, "/var/lib/faro-gateway");
     assert_int_equal(c->logs_count, 2);
     assert_string_equal(log->submission_prefix, "https://ct.example.org/2026h1");
     assert_string_equal(log->monitoring_prefix, "https://mon.example.org:8443/2026h1");
@@ -195,6 +198,9 @@ static void test_config_example_file_loads(void **state)
     *strrchr(dir, '/') = '\0';
     want = testutil_format("%s/state/lock.db", dir);
     assert_string_equal(c->writer.lock_db, want);
+    free(want);
+    want = testutil_format("%s/state/gateway", dir);
+    assert_string_equal(c->gateway.index_dir, want);
     assert_string_equal(c->path, FARO_EXAMPLE_CONFIG);
     assert_int_equal(c->logs_count, 1);
     free(want);

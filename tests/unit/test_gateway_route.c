@@ -36,6 +36,15 @@ static void test_gateway_route_names_each_kind(void **state)
     assert_int_equal(kind_of("/tile/data/002.p/255"), GATEWAY_KIND_PARTIAL_TILE);
     assert_int_equal(kind_of("/issuer/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), GATEWAY_KIND_ISSUER);
 
+    assert_int_equal(kind_of("/ct/v1/get-sth"), GATEWAY_KIND_CT_GET_STH);
+    assert_int_equal(kind_of("/ct/v1/get-sth-consistency"), GATEWAY_KIND_CT_GET_STH_CONSISTENCY);
+    assert_int_equal(kind_of("/ct/v1/get-proof-by-hash"), GATEWAY_KIND_CT_GET_PROOF_BY_HASH);
+    assert_int_equal(kind_of("/ct/v1/get-entries"), GATEWAY_KIND_CT_GET_ENTRIES);
+    assert_int_equal(kind_of("/ct/v1/get-entry-and-proof"), GATEWAY_KIND_CT_GET_ENTRY_AND_PROOF);
+    assert_int_equal(kind_of("/ct/v1/get-roots"), GATEWAY_KIND_CT_GET_ROOTS);
+    for (int k = 0; k < GATEWAY_KIND_COUNT; k++)
+        assert_int_equal(gateway_kind_is_ct((gateway_kind_t)k), k >= GATEWAY_KIND_CT_GET_STH && k <= GATEWAY_KIND_CT_GET_ROOTS);
+
     gateway_route_t r = gateway_route("/tile/data/x001/002.p/7", strlen("/tile/data/x001/002.p/7"));
     assert_int_equal(r.tile.level, TLOG_TILE_DATA);
     assert_int_equal(r.tile.index, 1002);
@@ -88,6 +97,17 @@ static void test_gateway_route_names_nothing_else(void **state)
         "/.checkpoint.AbC123",
         "/health",
         "/metrics",
+        "/ct/v1/",
+        "/ct/v1/get-sth/",
+        "/ct/v1/get-sth-",
+        "/ct/v1/get-st",
+        "/ct/v1//get-sth",
+        "/ct/v1/Get-sth",
+        "/ct/v2/get-sth",
+        "/ct/get-sth",
+        "/ct/v1/add-chain",
+        "/ct/v1/add-pre-chain",
+        "/ct/v1/get-entries/../get-sth",
     };
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
         if (kind_of(other[i]) != GATEWAY_KIND_OTHER)
