@@ -125,8 +125,7 @@ static int refresh_roots(ct_log_t *log, char *err)
     char why[TLOG_ERR_MAX];
     if (stat(log->config->roots, &st) != 0)
         return tlog_errorf(err, "roots %s: %s", log->config->roots, strerror(errno));
-    if (log->roots_json != NULL && st.st_ino == log->roots_st.st_ino && st.st_size == log->roots_st.st_size &&
-        st.st_mtim.tv_sec == log->roots_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == log->roots_st.st_mtim.tv_nsec)
+    if (log->roots_json != NULL && gateway_files_unchanged(&st, &log->roots_st))
         return 0;
     if (chain_roots_load(log->config->roots, &roots, why) != 0)
         return tlog_errorf(err, "roots: %s", why);

@@ -173,13 +173,6 @@ static entry_t *lookup(file_cache_t *cache, uint64_t hash, size_t log, const cha
     return NULL;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* A second use moves an entry to protected; protected's least recent ones fall back to probation. */
 static void touch(file_cache_t *cache, entry_t *e)
 {
@@ -258,7 +251,8 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
     entry_t *e = lookup(cache, hash, log, path, path_len);
     struct stat st;
 
-    if (e != NULL && !e->immutable && (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&st, &e->st))) {
+    if (e != NULL && !e->immutable &&
+        (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !gateway_files_unchanged(&st, &e->st))) {
         evict(cache, e);
         e = NULL;
     }

@@ -97,3 +97,10 @@ int gateway_files_slurp(int dir_fd, const char *path, size_t max, char **out, si
     *out_len = (size_t)st.st_size;
     return 0;
 }
+
+int gateway_files_unchanged(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}

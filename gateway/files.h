@@ -21,6 +21,8 @@ int gateway_files_open_dir(const char *dir, char *err);
 int gateway_files_open(int dir_fd, const char *path, struct stat *st);
 /* Reads all of fd's size bytes into buf (st_size of them); 0, or -1 with errno. */
 int gateway_files_read(int fd, char *buf, size_t size);
+/* Whether two stats are of the same file, unchanged: a rename into place or a rewrite shows in one of the fields. */
+int gateway_files_unchanged(const struct stat *a, const struct stat *b);
 /* Reads a whole small file beneath dir_fd into a malloc'd NUL-terminated buffer; 0 or -1 with err. */
 int gateway_files_slurp(int dir_fd, const char *path, size_t max, char **out, size_t *out_len, char *err);
 

@@ -16,7 +16,6 @@
 #include "gateway/ct_log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
-#include "tlog/durable.h"
 #include "tlog/error.h"
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
@@ -44,15 +43,8 @@ static int check_key_not_writable(const char *path, const char *key_name, size_t
 /* The log's witness policy, for /health; the gateway never calls the witnesses, so URLs are optional here. */
 static int load_policy(gateway_log_t *log, size_t i, char *err)
 {
-    char *text, why[TLOG_ERR_MAX];
-    size_t len;
-    if (log->config->witness_policy == NULL)
-        return 0;
-    if (tlog_read_file(log->config->witness_policy, 1 << 20, &text, &len, why) != 0)
-        return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
-    int ret = policy_parse(text, len, 0, &log->witness_policy, why);
-    free(text);
-    if (ret != 0)
+    char why[TLOG_ERR_MAX];
+    if (log->config->witness_policy != NULL && policy_load(log->config->witness_policy, 0, &log->witness_policy, why) != 0)
         return tlog_errorf(err, "logs[%zu].witness_policy: %s", i, why);
     return 0;
 }

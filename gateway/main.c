@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "config/log.h"
 #include "gateway/gateway.h"
+#include "server/server.h"
 #include "tlog/error.h"
 
 static void usage(void)
@@ -39,9 +40,8 @@ int main(int argc, char **argv)
             config_path = optarg;
             break;
         case 'l':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+            if (faro_log_set_format(optarg) != 0)
                 usage();
-            faro_log_set_json(strcmp(optarg, "json") == 0);
             break;
         default:
             usage();
@@ -51,11 +51,7 @@ int main(int argc, char **argv)
         usage();
 
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    server_take_signals(&signals, 0);
 
     faro_config_t *config;
     if (faro_config_load(config_path, &config, err) != 0)

@@ -21,57 +21,53 @@ static const char *const limit_names[GATEWAY_LIMIT_COUNT] = {"anonymous", "per_c
 
 typedef _Atomic uint64_t counter_t;
 
-typedef struct slab {
-    counter_t *requests;   /* [log][kind][class][status] */
-    counter_t *bytes;      /* [log][kind] */
-    counter_t *latency;    /* [kind][bucket] */
-    counter_t *latency_ns; /* [kind] sum */
-    counter_t reused[2];
-    counter_t limited[GATEWAY_LIMIT_COUNT];
-} slab_t;
-
+/*
+ * Each thread's counters are one slab of per_thread counters, laid out as
+ * requests [log][kind][class][status], bytes [log][kind], latency
+ * [kind][bucket], latency sum [kind], reused [2], limited [bucket]; the
+ * *_at fields are where each section starts. Slabs are whole cache lines
+ * apart, so threads never share one.
+ */
 struct gateway_metrics {
     size_t nlogs;
     unsigned threads;
-    slab_t *slabs;
+    size_t bytes_at, latency_at, latency_ns_at, reused_at, limited_at, per_thread;
+    counter_t *counters; /* threads * per_thread */
 };
 
-static void bump(counter_t *c, uint64_t n)
+#define COUNTERS_PER_LINE (64 / sizeof(counter_t))
+
+static void bump(gateway_metrics_t *m, unsigned thread, size_t i, uint64_t n)
 {
+    counter_t *c = &m->counters[thread * m->per_thread + i];
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-static uint64_t sum(gateway_metrics_t *m, size_t offset_of_array, size_t index)
+static uint64_t sum(const gateway_metrics_t *m, size_t i)
 {
     uint64_t total = 0;
-    for (unsigned t = 0; t < m->threads; t++) {
-        counter_t *array = *(counter_t **)((char *)&m->slabs[t] + offset_of_array);
-        total += atomic_load_explicit(&array[index], memory_order_relaxed);
-    }
+    for (unsigned t = 0; t < m->threads; t++)
+        total += atomic_load_explicit(&m->counters[t * m->per_thread + i], memory_order_relaxed);
     return total;
-}
-
-static counter_t *counters(size_t n)
-{
-    counter_t *c = calloc(n, sizeof(*c));
-    if (c == NULL)
-        abort();
-    return c;
 }
 
 gateway_metrics_t *gateway_metrics_new(size_t nlogs, unsigned threads)
 {
     gateway_metrics_t *m = calloc(1, sizeof(*m));
-    if (m == NULL || (m->slabs = calloc(threads, sizeof(*m->slabs))) == NULL)
+    if (m == NULL)
         abort();
     m->nlogs = nlogs;
     m->threads = threads;
-    for (unsigned t = 0; t < threads; t++) {
-        m->slabs[t].requests = counters((nlogs + 1) * GATEWAY_KIND_COUNT * CLASSES * STATUSES);
-        m->slabs[t].bytes = counters((nlogs + 1) * GATEWAY_KIND_COUNT);
-        m->slabs[t].latency = counters(GATEWAY_KIND_COUNT * LATENCY_BUCKETS);
-        m->slabs[t].latency_ns = counters(GATEWAY_KIND_COUNT);
-    }
+    m->bytes_at = (nlogs + 1) * GATEWAY_KIND_COUNT * CLASSES * STATUSES;
+    m->latency_at = m->bytes_at + (nlogs + 1) * GATEWAY_KIND_COUNT;
+    m->latency_ns_at = m->latency_at + GATEWAY_KIND_COUNT * LATENCY_BUCKETS;
+    m->reused_at = m->latency_ns_at + GATEWAY_KIND_COUNT;
+    m->limited_at = m->reused_at + 2;
+    m->per_thread = (m->limited_at + GATEWAY_LIMIT_COUNT + COUNTERS_PER_LINE - 1) / COUNTERS_PER_LINE * COUNTERS_PER_LINE;
+    if ((m->counters = aligned_alloc(64, threads * m->per_thread * sizeof(counter_t))) == NULL)
+        abort();
+    for (size_t i = 0; i < threads * m->per_thread; i++)
+        atomic_init(&m->counters[i], 0);
     return m;
 }
 
@@ -79,13 +75,7 @@ void gateway_metrics_free(gateway_metrics_t *m)
 {
     if (m == NULL)
         return;
-    for (unsigned t = 0; t < m->threads; t++) {
-        free(m->slabs[t].requests);
-        free(m->slabs[t].bytes);
-        free(m->slabs[t].latency);
-        free(m->slabs[t].latency_ns);
-    }
-    free(m->slabs);
+    free(m->counters);
     free(m);
 }
 
@@ -99,21 +89,20 @@ static size_t status_index(int status)
 
 void gateway_metrics_record(gateway_metrics_t *m, unsigned thread, const gateway_request_record_t *r)
 {
-    slab_t *s = &m->slabs[thread];
     size_t log_kind = r->log * GATEWAY_KIND_COUNT + r->kind;
-    bump(&s->requests[(log_kind * CLASSES + (size_t)r->client_class) * STATUSES + status_index(r->status)], 1);
-    bump(&s->bytes[log_kind], r->bytes);
+    bump(m, thread, (log_kind * CLASSES + (size_t)r->client_class) * STATUSES + status_index(r->status), 1);
+    bump(m, thread, m->bytes_at + log_kind, r->bytes);
     size_t b = 0;
     while (b < LATENCY_BUCKETS - 1 && (double)r->duration_ns > latency_bounds[b] * 1e9)
         b++;
-    bump(&s->latency[r->kind * LATENCY_BUCKETS + b], 1);
-    bump(&s->latency_ns[r->kind], r->duration_ns);
-    bump(&s->reused[r->reused != 0], 1);
+    bump(m, thread, m->latency_at + r->kind * LATENCY_BUCKETS + b, 1);
+    bump(m, thread, m->latency_ns_at + r->kind, r->duration_ns);
+    bump(m, thread, m->reused_at + (r->reused != 0), 1);
 }
 
 void gateway_metrics_limited(gateway_metrics_t *m, unsigned thread, int bucket)
 {
-    bump(&m->slabs[thread].limited[bucket], 1);
+    bump(m, thread, m->limited_at + (size_t)bucket, 1);
 }
 
 static void render_requests(gateway_metrics_t *m, const char *const *log_names, tlog_buf_t *out)
@@ -125,7 +114,7 @@ static void render_requests(gateway_metrics_t *m, const char *const *log_names, 
             for (size_t class = 0; class < CLASSES; class ++)
                 for (size_t status = 0; status < STATUSES; status++) {
                     size_t i = ((log * GATEWAY_KIND_COUNT + kind) * CLASSES + class) * STATUSES + status;
-                    uint64_t n = sum(m, offsetof(slab_t, requests), i);
+                    uint64_t n = sum(m, i);
                     if (n == 0)
                         continue;
                     char code[8] = "other";
@@ -139,7 +128,7 @@ static void render_requests(gateway_metrics_t *m, const char *const *log_names, 
                           "# TYPE faro_gateway_response_bytes_total counter\n");
     for (size_t log = 0; log <= m->nlogs; log++)
         for (size_t kind = 0; kind < GATEWAY_KIND_COUNT; kind++) {
-            uint64_t n = sum(m, offsetof(slab_t, bytes), log * GATEWAY_KIND_COUNT + kind);
+            uint64_t n = sum(m, m->bytes_at + log * GATEWAY_KIND_COUNT + kind);
             if (n > 0)
                 tlog_buf_appendf(out, "faro_gateway_response_bytes_total{log=\"%s\",kind=\"%s\"} %lu\n",
                                  log < m->nlogs ? log_names[log] : "", gateway_kind_names[kind], n);
@@ -153,7 +142,7 @@ static void render_latency(gateway_metrics_t *m, tlog_buf_t *out)
     for (size_t kind = 0; kind < GATEWAY_KIND_COUNT; kind++) {
         uint64_t cumulative = 0;
         for (size_t b = 0; b < LATENCY_BUCKETS; b++) {
-            cumulative += sum(m, offsetof(slab_t, latency), kind * LATENCY_BUCKETS + b);
+            cumulative += sum(m, m->latency_at + kind * LATENCY_BUCKETS + b);
             if (b < LATENCY_BUCKETS - 1)
                 tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} %lu\n",
                                  gateway_kind_names[kind], latency_bounds[b], cumulative);
@@ -162,7 +151,7 @@ static void render_latency(gateway_metrics_t *m, tlog_buf_t *out)
                                  gateway_kind_names[kind], cumulative);
         }
         tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_sum{kind=\"%s\"} %.6f\n", gateway_kind_names[kind],
-                         (double)sum(m, offsetof(slab_t, latency_ns), kind) / 1e9);
+                         (double)sum(m, m->latency_ns_at + kind) / 1e9);
         tlog_buf_appendf(out, "faro_gateway_request_duration_seconds_count{kind=\"%s\"} %lu\n", gateway_kind_names[kind],
                          cumulative);
     }
@@ -172,21 +161,15 @@ void gateway_metrics_render(gateway_metrics_t *m, const char *const *log_names, 
 {
     render_requests(m, log_names, out);
     render_latency(m, out);
-    uint64_t reused[2] = {0, 0}, limited[GATEWAY_LIMIT_COUNT] = {0};
-    for (unsigned t = 0; t < m->threads; t++) {
-        for (int i = 0; i < 2; i++)
-            reused[i] += atomic_load_explicit(&m->slabs[t].reused[i], memory_order_relaxed);
-        for (int i = 0; i < GATEWAY_LIMIT_COUNT; i++)
-            limited[i] += atomic_load_explicit(&m->slabs[t].limited[i], memory_order_relaxed);
-    }
     tlog_buf_appendf(out,
                      "# HELP faro_gateway_connection_requests_total Requests by whether their connection had served one before.\n"
                      "# TYPE faro_gateway_connection_requests_total counter\n"
                      "faro_gateway_connection_requests_total{reused=\"false\"} %lu\n"
                      "faro_gateway_connection_requests_total{reused=\"true\"} %lu\n",
-                     reused[0], reused[1]);
+                     sum(m, m->reused_at), sum(m, m->reused_at + 1));
     tlog_buf_appendf(out, "# HELP faro_gateway_rate_limited_total Requests refused with 429, by bucket.\n"
                           "# TYPE faro_gateway_rate_limited_total counter\n");
     for (int i = 0; i < GATEWAY_LIMIT_COUNT; i++)
-        tlog_buf_appendf(out, "faro_gateway_rate_limited_total{bucket=\"%s\"} %lu\n", limit_names[i], limited[i]);
+        tlog_buf_appendf(out, "faro_gateway_rate_limited_total{bucket=\"%s\"} %lu\n", limit_names[i],
+                         sum(m, m->limited_at + (size_t)i));
 }

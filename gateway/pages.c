@@ -11,10 +11,8 @@
 
 #include "gateway/internal.h"
 #include "gateway/status.h"
-#include "tlog/durable.h"
+#include "writer/chain.h"
 #include "tlog/error.h"
-
-#define ROOTS_FILE_MAX (64 * 1024 * 1024)
 
 static const char page_style[] = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
                                  "h1{font-size:1.6rem}table{border-collapse:collapse;width:100%}"
@@ -75,17 +73,14 @@ static void row(tlog_buf_t *out, const char *name, const char *value, int code)
     tlog_buf_appendf(out, "%s</td></tr>\n", code ? "</code>" : "");
 }
 
-/* Certificates in the log's roots file; -1 if it cannot be read. */
+/* Distinct roots in the log's roots file; -1 if it cannot be read. */
 static long roots_count(const faro_log_config_t *config)
 {
-    char *pem;
-    size_t len;
-    if (tlog_read_file(config->roots, ROOTS_FILE_MAX, &pem, &len, NULL) != 0)
+    chain_roots_t *roots;
+    if (chain_roots_load(config->roots, &roots, NULL) != 0)
         return -1;
-    long count = 0;
-    for (const char *p = pem; (p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p++)
-        count++;
-    free(pem);
+    long count = (long)chain_roots_count(roots);
+    chain_roots_free(roots);
     return count;
 }
 

@@ -27,6 +27,7 @@
 #define POLICY_MAX_LOGS 256
 #define POLICY_MAX_WITNESSES 256
 #define POLICY_MAX_GROUPS 256
+#define POLICY_FILE_MAX (1 << 20)
 
 /* policy_parse flags */
 enum {
@@ -38,6 +39,8 @@ typedef struct policy policy_t;
 /* Parses len bytes of policy text; 0, or -1 with a message in err (TLOG_ERR_MAX bytes). */
 int policy_parse(const char *text, size_t len, int flags, policy_t **out, char *err);
 void policy_free(policy_t *policy);
+/* Reads the policy file at path (at most POLICY_FILE_MAX bytes) and parses it; the message starts with path. */
+int policy_load(const char *path, int flags, policy_t **out, char *err);
 
 /* Logs, in file order. The verifiers are Ed25519 (0x01), named by the log's origin. */
 size_t policy_log_count(const policy_t *policy);

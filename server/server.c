@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,17 @@ int server_listen(const char *address, const char *key, char *err)
     }
     freeaddrinfo(res);
     return fd;
+}
+
+void server_take_signals(sigset_t *signals, int reload)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGTERM);
+    sigaddset(signals, SIGINT);
+    if (reload)
+        sigaddset(signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 char *server_url_path(const char *url)

@@ -11,6 +11,7 @@
 #ifndef FARO_SERVER_H
 #define FARO_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,14 @@
 int server_listen(const char *address, const char *key, char *err);
 /* The path part of a prefix URL, malloc'd: "http://host:port/a/b" -> "/a/b", "http://host" -> "". */
 char *server_url_path(const char *url);
+
+/*
+ * Blocks SIGTERM and SIGINT (and SIGHUP with reload) in the calling thread,
+ * so every thread started afterwards inherits the mask and the caller takes
+ * them with sigwait on *signals; ignores SIGPIPE (a client that hangs up is
+ * an error return, not a death). Call before starting any thread.
+ */
+void server_take_signals(sigset_t *signals, int reload);
 
 typedef struct server_listener {
     int fd;                 /* from server_listen; the server closes it */

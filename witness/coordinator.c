@@ -56,14 +56,11 @@ int witness_open(const faro_log_config_t *config, const tlog_verifier_t *log_key
                  char *err)
 {
     static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-    char *text = NULL, why[TLOG_ERR_MAX], vkey[512];
-    size_t len;
+    char why[TLOG_ERR_MAX], vkey[512];
     witness_t *w = NULL;
     int rc = -1;
 
     *out = NULL;
-    if (tlog_read_file(config->witness_policy, 1 << 20, &text, &len, why) != 0)
-        return tlog_errorf(err, "witness_policy: %s", why);
     if ((w = calloc(1, sizeof(*w))) == NULL) {
         tlog_errorf(err, "out of memory");
         goto done;
@@ -71,8 +68,8 @@ int witness_open(const faro_log_config_t *config, const tlog_verifier_t *log_key
     w->config = config;
     w->host = *host;
     pthread_mutex_init(&w->lock, NULL);
-    if (policy_parse(text, len, POLICY_REQUIRE_URLS, &w->policy, why) != 0) {
-        tlog_errorf(err, "witness_policy %s: %s", config->witness_policy, why);
+    if (policy_load(config->witness_policy, POLICY_REQUIRE_URLS, &w->policy, why) != 0) {
+        tlog_errorf(err, "witness_policy: %s", why);
         goto done;
     }
     if (policy_quorum_is_none(w->policy)) {
@@ -99,7 +96,6 @@ int witness_open(const faro_log_config_t *config, const tlog_verifier_t *log_key
     rc = 0;
 
 done:
-    free(text);
     witness_free(w);
     return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "config/log.h"
+#include "server/server.h"
 #include "tlog/error.h"
 #include "writer/http.h"
 #include "writer/log.h"
@@ -49,9 +50,8 @@ int main(int argc, char **argv)
             create_missing = 1;
             break;
         case 'l':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+            if (faro_log_set_format(optarg) != 0)
                 usage();
-            faro_log_set_json(strcmp(optarg, "json") == 0);
             break;
         case 't':
             threads = (unsigned)atoi(optarg);
@@ -65,14 +65,8 @@ int main(int argc, char **argv)
     if (config_path == NULL || optind != argc)
         usage();
 
-    /* Signals are taken synchronously by this thread; every thread started from here inherits the mask. */
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    server_take_signals(&signals, 1); /* SIGHUP reloads the roots */
     /* Past RLIMIT_FSIZE a write fails with EFBIG (a failed round) instead of killing the writer. */
     signal(SIGXFSZ, SIG_IGN);
 

@@ -20,8 +20,8 @@
 
 int main(int argc, char **argv)
 {
-    char *policy_text, *body, err[TLOG_ERR_MAX];
-    size_t policy_len, len;
+    char *body, err[TLOG_ERR_MAX];
+    size_t len;
     policy_t *policy;
     tlog_note_t *note;
 
@@ -29,8 +29,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: quorumcheck POLICY CHECKPOINT\n");
         return 2;
     }
-    if (tlog_read_file(argv[1], 1 << 20, &policy_text, &policy_len, err) != 0 ||
-        policy_parse(policy_text, policy_len, 0, &policy, err) != 0 || tlog_read_file(argv[2], 1 << 20, &body, &len, err) != 0 ||
+    if (policy_load(argv[1], 0, &policy, err) != 0 || tlog_read_file(argv[2], 1 << 20, &body, &len, err) != 0 ||
         tlog_note_parse(body, len, &note, err) != 0) {
         fprintf(stderr, "quorumcheck: %s\n", err);
         return 2;
@@ -55,6 +54,5 @@ int main(int argc, char **argv)
     tlog_note_free(note);
     policy_free(policy);
     free(body);
-    free(policy_text);
     return met == 1 ? 0 : 1;
 }
