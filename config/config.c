@@ -94,6 +94,8 @@ static const setting_t settings[] = {
     {"gateway.rate_limits.partial_tile_grace", T_DURATION, TOP(gateway.partial_tile_grace_ms), 0, 0, MS_DAY, 0, "60s"},
     {"gateway.heavy_hitters", T_UINT, TOP(gateway.heavy_hitters), 0, 0, 100000, 0, "100"},
     {"gateway.health_max_age", T_DURATION, TOP(gateway.health_max_age_ms), 0, 1, MS_DAY, 0, "5s"},
+    {"gateway.file_cache_mib", T_UINT, TOP(gateway.file_cache_mib), 0, 0, 1048576, 0, "64"},
+    {"gateway.index_dir", T_PATH, TOP(gateway.index_dir), 0, 0, 0, 0, "state/gateway"},
     {"logs", T_LOGS, NONE, 0, 0, 0, F_REQUIRED, NULL},
     {"logs[].name", T_NAME, LOG(name), 0, 0, 0, F_REQUIRED, NULL},
     {"logs[].submission_prefix", T_PREFIX, LOG(submission_prefix), 0, 0, 0, F_REQUIRED, NULL},
@@ -670,5 +672,6 @@ void faro_config_free(faro_config_t *config)
     free(config->gateway.admin_listen);
     free(config->gateway.tls_cert);
     free(config->gateway.tls_key);
+    free(config->gateway.index_dir);
     free(config);
 }

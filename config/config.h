@@ -64,6 +64,8 @@ typedef struct faro_config {
         uint64_t partial_tile_grace_ms; /* default 60000 */
         unsigned heavy_hitters;         /* default 100 */
         uint64_t health_max_age_ms;     /* default 5000 */
+        unsigned file_cache_mib;        /* default 64, shared out among the threads; 0 = off */
+        char *index_dir;                /* the RFC 6962 leaf-hash indexes, default state/gateway */
     } gateway;
     faro_log_config_t *logs;
     size_t logs_count;

@@ -13,9 +13,12 @@
 static int log_json;
 static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
 
-void faro_log_set_json(int json)
+int faro_log_set_format(const char *format)
 {
-    log_json = json;
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+        return -1;
+    log_json = strcmp(format, "json") == 0;
+    return 0;
 }
 
 /* Appends s as a JSON string body (without quotes), escaping what JSON requires. */
@@ -82,5 +85,6 @@ void faro_fatal(const char *subject, const char *fmt, ...)
     va_start(ap, fmt);
     log_line(FARO_LOG_FATAL, subject, fmt, ap);
     va_end(ap);
-    exit(1);
+    /* Not exit(): its handlers (OpenSSL's cleanup, the sanitizers' leak check) would run while other threads work on. */
+    _exit(1);
 }

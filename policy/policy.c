@@ -25,6 +25,7 @@
 
 #include "policy/internal.h"
 #include "tlog/checkpoint.h"
+#include "tlog/durable.h"
 #include "tlog/error.h"
 #include "tlog/hash.h"
 
@@ -565,4 +566,17 @@ tlog_verifier_t *const *policy_witness_verifiers(const policy_t *policy)
 int policy_quorum_is_none(const policy_t *policy)
 {
     return policy->quorum == POLICY_NO_NODE;
+}
+
+int policy_load(const char *path, int flags, policy_t **out, char *err)
+{
+    char *text, why[TLOG_ERR_MAX];
+    size_t len;
+    if (tlog_read_file(path, POLICY_FILE_MAX, &text, &len, why) != 0)
+        return tlog_errorf(err, "%s", why);
+    int ret = policy_parse(text, len, flags, out, why);
+    free(text);
+    if (ret != 0)
+        return tlog_errorf(err, "%s: %s", path, why);
+    return 0;
 }

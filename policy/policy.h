@@ -20,12 +20,14 @@
 #define POLICY_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tlog/note.h"
 
 #define POLICY_MAX_LOGS 256
 #define POLICY_MAX_WITNESSES 256
 #define POLICY_MAX_GROUPS 256
+#define POLICY_FILE_MAX (1 << 20)
 
 /* policy_parse flags */
 enum {
@@ -37,6 +39,8 @@ typedef struct policy policy_t;
 /* Parses len bytes of policy text; 0, or -1 with a message in err (TLOG_ERR_MAX bytes). */
 int policy_parse(const char *text, size_t len, int flags, policy_t **out, char *err);
 void policy_free(policy_t *policy);
+/* Reads the policy file at path (at most POLICY_FILE_MAX bytes) and parses it; the message starts with path. */
+int policy_load(const char *path, int flags, policy_t **out, char *err);
 
 /* Logs, in file order. The verifiers are Ed25519 (0x01), named by the log's origin. */
 size_t policy_log_count(const policy_t *policy);
@@ -72,13 +76,18 @@ int policy_eval_met(const policy_eval_t *eval);
 /* Forgets every mark. */
 void policy_eval_reset(policy_eval_t *eval);
 
+/* How far in the future (seconds) a cosignature's timestamp may be before it stops counting. */
+#define POLICY_CLOCK_SKEW_S 300
+
 /*
  * Whether a signed checkpoint meets the quorum. When the policy lists logs,
  * one of them must have signed it under its origin's name. Every signature
- * line of a policy key is verified (cosignatures over this text).
+ * line of a policy key is verified (cosignatures over this text); a
+ * cosignature timestamped more than POLICY_CLOCK_SKEW_S after now_s (Unix
+ * seconds; 0: no clock check) does not count.
  * Returns 1 if met; 0 if not, with the reason in err; -1 with err if a line
  * of a policy key does not verify (a forged or corrupted note).
  */
-int policy_note_meets_quorum(const policy_t *policy, const tlog_note_t *note, char *err);
+int policy_note_meets_quorum(const policy_t *policy, const tlog_note_t *note, uint64_t now_s, char *err);
 
 #endif

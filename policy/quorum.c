@@ -114,9 +114,9 @@ static int log_signed(const policy_t *policy, const tlog_note_t *note, const tlo
     return 0;
 }
 
-int policy_note_meets_quorum(const policy_t *policy, const tlog_note_t *note, char *err)
+int policy_note_meets_quorum(const policy_t *policy, const tlog_note_t *note, uint64_t now_s, char *err)
 {
-    size_t nkeys = policy->nwitnesses + policy->nlogs, cosigned = 0;
+    size_t nkeys = policy->nwitnesses + policy->nlogs, cosigned = 0, future = 0;
     tlog_note_result_t *results = NULL;
     policy_eval_t *eval = NULL;
     int rc = -1;
@@ -132,14 +132,20 @@ int policy_note_meets_quorum(const policy_t *policy, const tlog_note_t *note, ch
         tlog_errorf(err, "no log of the policy signed the note under its origin");
         goto out;
     }
-    for (size_t i = 0; i < policy->nwitnesses; i++)
-        if (results[i].signed_ok) {
-            cosigned++;
-            policy_eval_add(eval, i);
+    for (size_t i = 0; i < policy->nwitnesses; i++) {
+        if (!results[i].signed_ok)
+            continue;
+        if (now_s != 0 && results[i].timestamp > now_s + POLICY_CLOCK_SKEW_S) {
+            future++;
+            continue;
         }
+        cosigned++;
+        policy_eval_add(eval, i);
+    }
     rc = policy_eval_met(eval);
     if (!rc)
-        tlog_errorf(err, "quorum not met: %zu of the policy's %zu witnesses cosigned", cosigned, policy->nwitnesses);
+        tlog_errorf(err, "quorum not met: %zu of the policy's %zu witnesses cosigned%s", cosigned, policy->nwitnesses,
+                    future > 0 ? " (cosignatures timestamped in the future do not count)" : "");
 out:
     policy_eval_free(eval);
     free(results);

@@ -3,7 +3,9 @@
  *
  * Every system call that can lose data goes through one of the fault-point
  * wrappers below, so tests can make the n-th write, fsync, rename or
- * directory fsync fail and check that nothing acknowledged is lost.
+ * directory fsync fail and check that nothing acknowledged is lost. The
+ * counts are atomics: several threads (one sequencer per log, the roots
+ * fetchers, a batch's writers) write at once.
  *
  * A batch runs the steps of a single write for all its files, step by step:
  * every temporary file written and fsynced (by several threads at once, so
@@ -12,6 +14,7 @@
  * Each file still has its bytes fsynced before its rename and its directory
  * fsynced after it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -30,8 +33,8 @@
 static struct {
     int op;
     unsigned long nth;
-    atomic_ulong calls; /* batches call fault_hit from several threads */
 } fault;
+static atomic_ulong calls[TLOG_FAULT_DIRSYNC + 1];
 static pthread_once_t fault_env_once = PTHREAD_ONCE_INIT;
 
 static void fault_read_env(void)
@@ -51,19 +54,24 @@ static void fault_read_env(void)
 
 void tlog_durable_fault_arm(int op, unsigned long nth)
 {
-    pthread_once(&fault_env_once, fault_read_env);
+    pthread_once(&fault_env_once, fault_read_env); /* so the environment cannot override this later */
     fault.op = op;
     fault.nth = nth;
-    atomic_store(&fault.calls, 0);
+    for (int i = 0; i <= TLOG_FAULT_DIRSYNC; i++)
+        atomic_store(&calls[i], 0);
 }
 
-/* Whether this call of op is the one armed to fail. */
+unsigned long tlog_durable_calls(int op)
+{
+    return op > TLOG_FAULT_NONE && op <= TLOG_FAULT_DIRSYNC ? atomic_load(&calls[op]) : 0;
+}
+
+/* Counts this call of op; whether it is the one armed to fail. */
 static int fault_hit(int op)
 {
     pthread_once(&fault_env_once, fault_read_env);
-    if (fault.op != op)
-        return 0;
-    if (atomic_fetch_add(&fault.calls, 1) + 1 != fault.nth)
+    unsigned long n = atomic_fetch_add(&calls[op], 1) + 1;
+    if (fault.op != op || n != fault.nth)
         return 0;
     errno = EIO;
     return 1;
@@ -315,6 +323,49 @@ int tlog_durable_remove(const char *path, char *err)
         return TLOG_DURABLE_FATAL;
     }
     return 0;
+}
+
+int tlog_durable_is_temp_name(const char *name)
+{
+    size_t len = strlen(name);
+    /* "." name "." XXXXXX, with a name of at least one character */
+    if (len < 9 || name[0] != '.' || name[len - 7] != '.')
+        return 0;
+    for (size_t i = len - 6; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+int tlog_durable_sweep(const char *dir, size_t *removed, char *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t count = 0;
+    int ret = 0;
+
+    if (d == NULL)
+        return errno == ENOENT ? 0 : tlog_errorf(err, "open %s: %s", dir, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (!tlog_durable_is_temp_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0) {
+            ret = tlog_errorf(err, "remove %s/%s: %s", dir, e->d_name, strerror(errno));
+            break;
+        }
+        count++;
+    }
+    closedir(d);
+    if (count > 0 && sync_dir(dir) != 0) {
+        tlog_errorf(err, "fsync directory %s: %s", dir, strerror(errno));
+        ret = TLOG_DURABLE_FATAL;
+    }
+    *removed += count;
+    return ret;
 }
 
 int tlog_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err)

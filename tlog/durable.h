@@ -17,7 +17,13 @@
  *
  * Tests can arm a fault with tlog_durable_fault_arm (or the environment
  * variable FARO_DURABLE_FAULT="<op>:<n>" read at first use): the n-th call
- * (1-based) of op (write, fsync, rename, dirsync) fails with EIO.
+ * (1-based) of op (write, fsync, rename, dirsync) in the process fails with
+ * EIO. tlog_durable_calls counts those calls (for metrics, and so a test can
+ * aim a fault at the calls of one piece of work).
+ *
+ * A process killed mid-write leaves its temporary file, named
+ * ".<name>.XXXXXX" (six characters from [A-Za-z0-9]) beside the target;
+ * tlog_durable_sweep removes such files from a directory at start-up.
  */
 #ifndef TLOG_DURABLE_H
 #define TLOG_DURABLE_H
@@ -58,7 +64,19 @@ int tlog_durable_remove(const char *path, char *err);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, not counted); -1 with errno kept. */
 int tlog_read_file(const char *path, size_t max, char **out, size_t *out_len, char *err);
 
+/* Whether a directory entry's name is one of our temporary names. */
+int tlog_durable_is_temp_name(const char *name);
+/*
+ * Removes every regular file of dir (not its subdirectories) with a temporary
+ * name, then fsyncs dir if any went; adds how many to *removed. A missing dir
+ * has none. TLOG_DURABLE_FATAL if that fsync fails.
+ */
+int tlog_durable_sweep(const char *dir, size_t *removed, char *err);
+
 enum { TLOG_FAULT_NONE, TLOG_FAULT_WRITE, TLOG_FAULT_FSYNC, TLOG_FAULT_RENAME, TLOG_FAULT_DIRSYNC };
+/* Arms the fault and restarts every op's count from zero. */
 void tlog_durable_fault_arm(int op, unsigned long nth);
+/* Calls of op (TLOG_FAULT_WRITE .. TLOG_FAULT_DIRSYNC) so far: write(2) calls, file fsyncs, renames, directory fsyncs. */
+unsigned long tlog_durable_calls(int op);
 
 #endif

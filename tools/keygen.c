@@ -6,7 +6,7 @@
  *                SubjectPublicKeyInfo hashes to the log ID
  *   Ed25519      the checkpoint's 0x01 note signature, which witnesses check
  *
- * New keys are PKCS #8 PEM files created with O_EXCL and mode 0600, so an
+ * New keys are PKCS #8 PEM files created with O_EXCL and mode 0400, so an
  * existing key is never overwritten. Either way the keys are then read back
  * from disk (with the permission check every faro daemon makes) and printed:
  * log ID, Ed25519 vkey, ECDSA public key PEM, and a log-list v3 "tiled_logs" entry.
@@ -48,7 +48,7 @@ static void keygen_usage(FILE *out)
     fprintf(out, "usage: faro-keygen [--origin ORIGIN] --ecdsa FILE --ed25519 FILE\n"
                  "                   [--submission-prefix URL] [--monitoring-prefix URL] [--print-only]\n"
                  "\n"
-                 "Creates an ECDSA P-256 and an Ed25519 private key (PKCS #8 PEM, mode 0600; existing\n"
+                 "Creates an ECDSA P-256 and an Ed25519 private key (PKCS #8 PEM, mode 0400; existing\n"
                  "files are never overwritten), or with --print-only reads existing ones, and prints\n"
                  "the log ID, the Ed25519 verifier key, the ECDSA public key and a log-list v3 entry.\n"
                  "ORIGIN defaults to the submission prefix without its scheme and trailing slash.\n");
@@ -167,10 +167,10 @@ static int keygen_url(const char *url, const char *origin, const char *option, c
     return 0;
 }
 
-/* Creates path with mode 0600, failing if it exists. */
+/* Creates path with mode 0400, failing if it exists. */
 static int keygen_create(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
 
     if (fd < 0 && errno == EEXIST)
         return keygen_fail("%s already exists; refusing to overwrite a key (use --print-only to print the existing keys)", path);

@@ -25,18 +25,13 @@
 
 #include "config/log.h"
 #include "tlog/error.h"
+#include "server/server.h"
 #include "writer/http.h"
 
 #define BODY_MAX (512 * 1024)
 
 typedef struct http_thread {
     writer_http_t *http;
-    pthread_t tid;
-    h2o_evloop_t *loop;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
-    int listen_fd;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t answers;
     dedup_t **readers; /* one per log */
@@ -47,10 +42,9 @@ struct writer_http {
     writer_log_t **logs;
     size_t nlogs;
     char **paths; /* each log's submission path, without trailing slash ("" for the root) */
-    int listen_fd;
-    http_thread_t *threads;
+    server_t *server;
+    http_thread_t *threads; /* one per server thread, by index */
     unsigned nthreads;
-    atomic_int closing, stopping;
     atomic_long pending; /* tickets not yet answered */
 };
 
@@ -170,6 +164,18 @@ static int method_is(h2o_req_t *req, const char *method)
     return h2o_memis(req->method.base, req->method.len, method, strlen(method));
 }
 
+/* A submission says it is JSON, or says nothing (RFC 6962 clients that omit the header still work). */
+static int content_type_is_json(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return 1;
+    h2o_iovec_t type = req->headers.entries[i].value;
+    static const char json[] = "application/json";
+    return type.len >= sizeof(json) - 1 && h2o_lcstris(type.base, sizeof(json) - 1, json, sizeof(json) - 1) &&
+           (type.len == sizeof(json) - 1 || type.base[sizeof(json) - 1] == ';' || type.base[sizeof(json) - 1] == ' ');
+}
+
 static size_t log_index(http_thread_t *thread, writer_log_t *log)
 {
     size_t i = 0;
@@ -258,6 +264,7 @@ static void metrics_reply(writer_http_t *http, h2o_req_t *req)
     tlog_buf_t text = TLOG_BUF_INIT;
     for (size_t i = 0; i < http->nlogs; i++)
         writer_log_metrics(http->logs[i], &text);
+    writer_process_metrics(&text);
     char *body = h2o_mem_alloc_pool(&req->pool, text.len ? text.len : 1);
     memcpy(body, text.data, text.len);
     respond(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, text.len);
@@ -277,6 +284,9 @@ static void ct_endpoint_reply(http_thread_t *thread, writer_log_t *log, const ch
         } else if (!method_is(req, "POST")) {
             add_header(req, H2O_TOKEN_ALLOW, "POST, OPTIONS");
             respond_error(req, 405, "Method Not Allowed", "use POST");
+        } else if (!content_type_is_json(req)) {
+            writer_log_count_submission(log, add_pre_chain, WRITER_OUTCOME_REJECTED);
+            respond_error(req, 415, "Unsupported Media Type", "the body must be JSON: send Content-Type: application/json");
         } else {
             submit_or_reply(thread, log, add_pre_chain, req);
         }
@@ -300,7 +310,8 @@ static void ct_endpoint_reply(http_thread_t *thread, writer_log_t *log, const ch
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     writer_http_t *http = ((writer_handler_t *)self)->http;
-    http_thread_t *thread = H2O_STRUCT_FROM_MEMBER(http_thread_t, ctx, req->conn->ctx);
+    server_thread_t *server_thread = H2O_STRUCT_FROM_MEMBER(server_thread_t, ctx, req->conn->ctx);
+    http_thread_t *thread = &http->threads[server_thread->index];
     h2o_iovec_t path = req->path_normalized;
 
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/metrics"))) {
@@ -321,98 +332,29 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+/* On each server thread before its loop runs: the queue the sequencers answer through. */
+static void on_thread_start(server_thread_t *server_thread, void *data)
 {
-    http_thread_t *thread = listener->data;
-    if (err != NULL)
-        return;
-    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(&thread->accept_ctx, sock);
-}
-
-static void *thread_main(void *arg)
-{
-    http_thread_t *thread = arg;
-    writer_http_t *http = thread->http;
-
-    thread->loop = h2o_evloop_create();
-    h2o_context_init(&thread->ctx, thread->loop, &http->globalconf);
-    thread->accept_ctx.ctx = &thread->ctx;
-    thread->accept_ctx.hosts = http->globalconf.hosts;
-    thread->queue = h2o_multithread_create_queue(thread->loop);
+    writer_http_t *http = data;
+    http_thread_t *thread = &http->threads[server_thread->index];
+    thread->queue = h2o_multithread_create_queue(server_thread->loop);
     h2o_multithread_register_receiver(thread->queue, &thread->answers, on_answers);
-    thread->listener = h2o_evloop_socket_create(thread->loop, thread->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    thread->listener->data = thread;
-    h2o_socket_read_start(thread->listener, on_accept);
-
-    while (!atomic_load(&http->stopping)) {
-        if (atomic_load(&http->closing) && thread->listener != NULL) {
-            h2o_socket_read_stop(thread->listener);
-            h2o_socket_close(thread->listener);
-            thread->listener = NULL;
-        }
-        h2o_evloop_run(thread->loop, 50);
-    }
-    return NULL;
-}
-
-static int listen_on(const char *address, char *err)
-{
-    char host[256];
-    const char *colon = strrchr(address, ':');
-    if (colon == NULL || (size_t)(colon - address) >= sizeof(host))
-        return tlog_errorf(err, "writer.listen: %s is not host:port", address);
-    const char *h = address;
-    size_t hlen = (size_t)(colon - address);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE}, *res;
-    int gai = getaddrinfo(host, colon + 1, &hints, &res);
-    if (gai != 0)
-        return tlog_errorf(err, "writer.listen: %s: %s", address, gai_strerror(gai));
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-        listen(fd, SOMAXCONN) != 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
-        tlog_errorf(err, "writer.listen: %s: %s", address, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* The path part of a prefix URL: "http://host:port/a/b" -> "/a/b", "http://host" -> "". */
-static char *prefix_path(const char *url)
-{
-    const char *p = strstr(url, "://");
-    p = p != NULL ? strchr(p + 3, '/') : NULL;
-    return strdup(p != NULL ? p : "");
 }
 
 int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t nlogs, unsigned threads, writer_http_t **out,
                       char *err)
 {
+    int listen_fd = server_listen(config->writer.listen, "writer.listen", err);
+    if (listen_fd < 0)
+        return -1;
     writer_http_t *http = calloc(1, sizeof(*http));
-    if (http == NULL)
+    if (http == NULL || (http->paths = calloc(nlogs, sizeof(char *))) == NULL ||
+        (http->threads = calloc(threads, sizeof(http_thread_t))) == NULL)
         abort();
     http->logs = logs;
     http->nlogs = nlogs;
-    http->paths = calloc(nlogs, sizeof(char *));
     for (size_t i = 0; i < nlogs; i++)
-        http->paths[i] = prefix_path(writer_log_config(logs[i])->submission_prefix);
-    if ((http->listen_fd = listen_on(config->writer.listen, err)) < 0) {
-        for (size_t i = 0; i < nlogs; i++)
-            free(http->paths[i]);
-        free(http->paths);
-        free(http);
-        return -1;
-    }
+        http->paths[i] = server_url_path(writer_log_config(logs[i])->submission_prefix);
 
     h2o_config_init(&http->globalconf);
     http->globalconf.max_request_entity_size = BODY_MAX;
@@ -423,19 +365,18 @@ int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t n
     handler->http = http;
 
     http->nthreads = threads;
-    http->threads = calloc(threads, sizeof(http_thread_t));
     /* Everything that can fail happens before the first thread starts. */
     for (unsigned t = 0; t < threads; t++) {
         http_thread_t *thread = &http->threads[t];
         thread->http = http;
-        thread->listen_fd = dup(http->listen_fd);
         thread->readers = calloc(nlogs, sizeof(dedup_t *));
         for (size_t i = 0; i < nlogs; i++)
             if (writer_log_open_reader(logs[i], &thread->readers[i], err) != 0)
                 return -1; /* the caller stops the process: nothing is serving yet */
     }
-    for (unsigned t = 0; t < threads; t++)
-        pthread_create(&http->threads[t].tid, NULL, thread_main, &http->threads[t]);
+    server_listener_t listener = {.fd = listen_fd, .hosts = http->globalconf.hosts};
+    http->server = server_new(&http->globalconf, &listener, 1, threads);
+    server_run(http->server, on_thread_start, http);
     faro_log(FARO_LOG_INFO, "faro-writer", "listening on %s with %u threads", config->writer.listen, threads);
     *out = http;
     return 0;
@@ -443,27 +384,24 @@ int writer_http_start(const faro_config_t *config, writer_log_t **logs, size_t n
 
 void writer_http_close_listeners(writer_http_t *http)
 {
-    atomic_store(&http->closing, 1);
+    server_close_listeners(http->server);
 }
 
 void writer_http_free(writer_http_t *http)
 {
     if (http == NULL)
         return;
-    atomic_store(&http->closing, 1);
+    server_close_listeners(http->server);
     /* Every log has stopped: its answers are queued; give the loops time to send them. */
     for (int i = 0; i < 100 && atomic_load(&http->pending) > 0; i++)
         usleep(50 * 1000);
     usleep(100 * 1000);
-    atomic_store(&http->stopping, 1);
+    server_free(http->server);
     for (unsigned t = 0; t < http->nthreads; t++) {
-        http_thread_t *thread = &http->threads[t];
-        pthread_join(thread->tid, NULL);
         for (size_t i = 0; i < http->nlogs; i++)
-            dedup_close(thread->readers[i]);
-        free(thread->readers);
+            dedup_close(http->threads[t].readers[i]);
+        free(http->threads[t].readers);
     }
-    close(http->listen_fd);
     for (size_t i = 0; i < http->nlogs; i++)
         free(http->paths[i]);
     free(http->paths);

@@ -7,7 +7,11 @@
  *   no L, no S          new log: created only with --create-missing
  *   L.size == S.size    same root required (S is rewritten from L if older)
  *   L.size >  S.size    a crash between commit and publication: replay the
- *                       staged bundle of L, then publish L
+ *                       staged bundle of L, then publish L; with witnessing,
+ *                       where S may lag L (fail-closed) and only the witness
+ *                       coordinator publishes, S must instead be a prefix of
+ *                       L's tree, proved from the tiles, and L goes to the
+ *                       coordinator (no S at all is the empty prefix)
  *   anything else       refused, saying what disagrees
  * Then the right edge (hash tiles at every level, the partial data tile) is
  * read from storage and checked against L's root before any round runs.
@@ -115,14 +119,35 @@ static int create_log(writer_log_t *log, char *err)
         return -1;
     if (lockdb_create(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, err) != 0)
         return -1;
-    if (storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
+    if (log->witness == NULL && storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
         return -1;
     faro_log(FARO_LOG_INFO, log->config->name, "created the log (empty tree) in %s", storage_root(log->storage));
     return 0;
 }
 
-/* Brings storage up to the lock DB's checkpoint, or refuses. */
-static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *lock, char *err)
+/* Whether published is a prefix of lock's tree: a consistency proof read from the tiles verifies between their roots. */
+static int check_prefix(writer_log_t *log, const tlog_checkpoint_t *published, const tlog_checkpoint_t *lock, char *err)
+{
+    tlog_tile_reader_t *reader = malloc(sizeof(*reader));
+    tlog_hash_t proof[TLOG_MAX_PROOF];
+    size_t len;
+    char why[TLOG_ERR_MAX];
+    if (reader == NULL)
+        abort();
+    tlog_tile_reader_init(reader, lock->size, storage_read_tile, log->storage);
+    tlog_node_reader_t nodes = tlog_tile_reader_nodes(reader);
+    int ret = tlog_consistency_proof(&nodes, published->size, lock->size, proof, &len, why);
+    if (ret == 0)
+        ret = tlog_consistency_verify(published->size, lock->size, &published->root, &lock->root, proof, len, why);
+    free(reader);
+    if (ret != 0)
+        return tlog_errorf(err, "the published checkpoint (size %llu) is not a prefix of the lock DB's tree (size %llu): %s",
+                           (unsigned long long)published->size, (unsigned long long)lock->size, why);
+    return 0;
+}
+
+/* Brings storage up to the lock DB's checkpoint, or refuses; counts the temporary files it swept into *swept. */
+static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *lock, size_t *swept, char *err)
 {
     const char *name = log->config->name;
     char *stored = NULL;
@@ -155,7 +180,7 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
     uint64_t published_ms = 0;
     if (have_storage && checkpoint_open(log, "storage", stored, stored_len, &published, &published_ms, err) != 0)
         goto done;
-    if (!have_storage && lock->size > 0) {
+    if (!have_storage && lock->size > 0 && log->witness == NULL) {
         tlog_errorf(err, "the lock DB has log %s at size %llu but %s has no checkpoint", name, (unsigned long long)lock->size,
                     storage_root(log->storage));
         goto done;
@@ -172,23 +197,39 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
     if (published.size < lock->size) {
         storage_bundle_t bundle;
         int found = storage_bundle_load(log->storage, lock->size, &lock->root, &bundle, err);
-        if (found != 0) {
-            if (found == 1)
-                tlog_errorf(err, "the lock DB is at size %llu, storage at %llu, and no staged bundle can close the gap",
-                            (unsigned long long)lock->size, (unsigned long long)published.size);
+        if (found < 0)
+            goto done;
+        if (found == 1 && log->witness == NULL) {
+            tlog_errorf(err,
+                        "the lock DB is at size %llu, storage at %llu, and no staged bundle can close the gap "
+                        "(if a fail-closed witness_policy left it behind, start with that policy)",
+                        (unsigned long long)lock->size, (unsigned long long)published.size);
             goto done;
         }
-        faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
-                 (unsigned long long)lock->size, bundle.files);
-        int published_ok = storage_bundle_publish(log->storage, &bundle, err);
-        storage_bundle_free(&bundle);
-        if (published_ok != 0)
-            goto done;
+        if (found == 1) {
+            if (check_prefix(log, &published, lock, err) != 0)
+                goto done;
+            faro_log(FARO_LOG_INFO, name, "the published checkpoint (size %llu) lags the lock DB's (%llu); witnessing goes on",
+                     (unsigned long long)published.size, (unsigned long long)lock->size);
+        } else {
+            faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
+                     (unsigned long long)lock->size, bundle.files);
+            int published_ok = storage_bundle_sweep(log->storage, &bundle, swept, err);
+            if (published_ok == 0)
+                published_ok = storage_bundle_publish(log->storage, &bundle, err);
+            storage_bundle_free(&bundle);
+            if (published_ok != 0)
+                goto done;
+        }
     }
-    if (!have_storage || stored_len != log->checkpoint_len || memcmp(stored, log->checkpoint, stored_len) != 0)
+    if (log->witness == NULL &&
+        (!have_storage || stored_len != log->checkpoint_len || memcmp(stored, log->checkpoint, stored_len) != 0))
         if (storage_write_checkpoint(log->storage, log->checkpoint, log->checkpoint_len, err) != 0)
             goto done;
-    if (storage_bundle_drop(log->storage, lock->size, &lock->root, err) != 0)
+    int dropped = storage_bundle_drop(log->storage, lock->size, &lock->root, err);
+    if (dropped == TLOG_DURABLE_FATAL)
+        goto done;
+    if (dropped != 0)
         faro_log(FARO_LOG_WARN, name, "could not remove old staging bundles: %s", err);
     ret = 0;
 done:
@@ -296,13 +337,13 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
     writer_log_t *log = calloc(1, sizeof(*log));
     char why[TLOG_ERR_MAX];
     tlog_checkpoint_t lock;
+    size_t swept = 0;
 
     if (log == NULL)
         abort();
     log->config = config;
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->wake, NULL);
-    pthread_rwlock_init(&log->roots_lock, NULL);
     log->edge = malloc(sizeof(*log->edge));
     tlog_edge_init(log->edge);
     log->state_dir = state_dir_for(lock_db, config->name);
@@ -310,26 +351,29 @@ int writer_log_open(const faro_log_config_t *config, const char *lock_db, int cr
         abort();
     chain_policy_from_config(config, &log->policy);
 
-    if (load_keys(log, why) != 0 || chain_roots_load(config->roots, &log->roots, why) != 0 ||
+    if (load_keys(log, why) != 0 || roots_open(config->roots, config->storage, &log->roots, why) != 0 ||
         chain_policy_check(&log->policy, why) != 0)
         goto fail;
     if (tlog_durable_mkdirs(log->state_dir, why) != 0 ||
         storage_open(config->storage, log->state_dir, create_missing, &log->storage, why) != 0)
         goto fail;
-    if (lockdb_open(lock_db, create_missing, &log->lockdb, why) != 0 || dedup_open(log->dedup_path, &log->dedup, why) != 0)
+    if (lockdb_open(lock_db, create_missing, &log->lockdb, why) != 0 || dedup_open(log->dedup_path, &log->dedup, why) != 0 ||
+        writer_witness_open(log, lock_db, why) != 0)
         goto fail;
-    if (reconcile(log, create_missing, &lock, why) != 0)
+    if (storage_sweep(log->storage, &swept, why) != 0 || reconcile(log, create_missing, &lock, &swept, why) != 0)
         goto fail;
     if (tlog_edge_load(log->edge, lock.size, &lock.root, storage_read_tile, log->storage, why) != 0 ||
         load_data_tile(log, lock.size, why) != 0)
         goto fail;
     if (write_log_json(log, why) != 0)
         goto fail;
+    if (log->witness != NULL)
+        witness_submit(log->witness, log->checkpoint, log->checkpoint_len);
     log->pool = pool_new(config->pool_size);
     atomic_store(&log->metrics.tree_size, lock.size);
     atomic_store(&log->metrics.checkpoint_ms, log->checkpoint_ms);
-    faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots", (unsigned long long)lock.size,
-             chain_roots_count(log->roots));
+    faro_log(FARO_LOG_INFO, config->name, "opened at tree size %llu, %zu roots, %zu leftover temporary files removed",
+             (unsigned long long)lock.size, roots_count(log->roots), swept);
     *out = log;
     return 0;
 fail:
@@ -343,6 +387,7 @@ void writer_log_free(writer_log_t *log)
     if (log == NULL)
         return;
     writer_log_stop(log);
+    writer_witness_close(log);
     pool_free(log->pool);
     for (int i = 0; i < 2; i++) {
         tlog_signer_free(log->signers[i]);
@@ -350,7 +395,8 @@ void writer_log_free(writer_log_t *log)
     }
     tlog_nonces_free(log->nonces);
     EVP_PKEY_free(log->key);
-    chain_roots_free(log->roots);
+    roots_fetch_free(log->roots_fetch);
+    roots_free(log->roots);
     storage_free(log->storage);
     lockdb_close(log->lockdb);
     dedup_close(log->dedup);
@@ -359,7 +405,6 @@ void writer_log_free(writer_log_t *log)
     free(log->checkpoint);
     free(log->state_dir);
     free(log->dedup_path);
-    pthread_rwlock_destroy(&log->roots_lock);
     pthread_cond_destroy(&log->wake);
     pthread_mutex_destroy(&log->lock);
     free(log);
@@ -372,32 +417,37 @@ const faro_log_config_t *writer_log_config(const writer_log_t *log)
 
 int writer_log_validate(writer_log_t *log, int precert, const chain_request_t *request, time_t now, chain_result_t *out, char *err)
 {
-    pthread_rwlock_rdlock(&log->roots_lock);
-    int ret = chain_validate(log->roots, &log->policy, precert, request->ders, request->lens, request->count, now, out, err);
-    pthread_rwlock_unlock(&log->roots_lock);
-    return ret;
+    return roots_validate(log->roots, &log->policy, precert, request, now, out, err);
 }
 
 char *writer_log_roots_json(writer_log_t *log, size_t *len)
 {
-    pthread_rwlock_rdlock(&log->roots_lock);
-    char *json = chain_roots_json(log->roots, len);
-    pthread_rwlock_unlock(&log->roots_lock);
-    return json;
+    return roots_json(log->roots, len);
 }
 
 int writer_log_reload_roots(writer_log_t *log, char *err)
 {
-    chain_roots_t *roots;
-    if (chain_roots_load(log->config->roots, &roots, err) != 0)
+    if (roots_reload(log->roots, err) != 0)
         return -1;
-    pthread_rwlock_wrlock(&log->roots_lock);
-    chain_roots_t *old = log->roots;
-    log->roots = roots;
-    pthread_rwlock_unlock(&log->roots_lock);
-    chain_roots_free(old);
-    faro_log(FARO_LOG_INFO, log->config->name, "reloaded roots: %zu", chain_roots_count(roots));
+    faro_log(FARO_LOG_INFO, log->config->name, "reloaded roots: %zu", roots_count(log->roots));
     return 0;
+}
+
+int writer_log_start(writer_log_t *log, char *err)
+{
+    const faro_log_config_t *c = log->config;
+    if (sequencer_start(log, err) != 0)
+        return -1;
+    if (c->roots_remote_fetch_url == NULL)
+        return 0;
+    return roots_fetch_start(log->roots, c->name, c->roots_remote_fetch_url, c->roots_remote_fetch_interval_ms, &log->roots_fetch,
+                             err);
+}
+
+void writer_log_stop(writer_log_t *log)
+{
+    roots_fetch_stop(log->roots_fetch);
+    sequencer_stop(log);
 }
 
 int writer_log_open_reader(writer_log_t *log, dedup_t **out, char *err)

@@ -51,11 +51,12 @@ const faro_log_config_t *writer_log_config(const writer_log_t *log);
 int writer_log_validate(writer_log_t *log, int precert, const chain_request_t *request, time_t now, chain_result_t *out, char *err);
 /* The get-roots response body, malloc'd. */
 char *writer_log_roots_json(writer_log_t *log, size_t *len);
-/* Rereads the roots file (SIGHUP); the old roots stay if it fails. */
+/* Rereads the roots file and the backed-up fetched roots (SIGHUP); the old roots stay if it fails. */
 int writer_log_reload_roots(writer_log_t *log, char *err);
 
+/* Starts the sequencer thread, and the roots fetcher when roots_remote_fetch_url is set. */
 int writer_log_start(writer_log_t *log, char *err);
-/* Stops accepting, sequences what is pooled, and joins the sequencer thread. */
+/* Stops the roots fetcher; stops accepting, sequences what is pooled, and joins the sequencer thread. */
 void writer_log_stop(writer_log_t *log);
 
 /* A dedup reader for one HTTP thread. */
@@ -79,5 +80,7 @@ enum {
 void writer_log_count_submission(writer_log_t *log, int precert, int outcome);
 /* Appends this log's Prometheus metrics (text exposition format). */
 void writer_log_metrics(writer_log_t *log, tlog_buf_t *out);
+/* Appends the metrics of the whole process: durable-write system calls by kind (fsyncs are what a disk feels). */
+void writer_process_metrics(tlog_buf_t *out);
 
 #endif

@@ -10,8 +10,11 @@
 #include "tlog/nonces.h"
 #include "tlog/note.h"
 #include "tlog/tile.h"
+#include "witness/witness.h"
 #include "writer/lockdb.h"
 #include "writer/log.h"
+#include "writer/roots.h"
+#include "writer/roots_fetch.h"
 #include "writer/storage.h"
 
 /* One accepted submission waiting to be sequenced; one allocation with its bytes. */
@@ -34,6 +37,8 @@ typedef struct pool {
     size_t nslots;
 } pool_t;
 
+typedef struct writer_witness_host writer_witness_host_t;
+
 struct writer_log {
     const faro_log_config_t *config;
     char *state_dir;
@@ -45,8 +50,8 @@ struct writer_log {
     tlog_signer_t *signers[2]; /* RFC 6962 (0x05), Ed25519 (0x01) */
     tlog_verifier_t *verifiers[2];
     chain_policy_t policy;
-    chain_roots_t *roots;
-    pthread_rwlock_t roots_lock;
+    roots_t *roots;
+    roots_fetch_t *roots_fetch; /* NULL without roots_remote_fetch_url */
 
     /* Owned by the sequencer thread once started. */
     storage_t *storage;
@@ -59,6 +64,10 @@ struct writer_log {
     uint64_t checkpoint_ms; /* its RFC 6962 timestamp */
     uint64_t published_ms;  /* when it was signed, by the monotonic clock */
     void *issuers_known;    /* fingerprints already published (a hash set) */
+
+    /* With a witness_policy: the coordinator, which then alone publishes the checkpoint file (witnessing.c). */
+    witness_t *witness;
+    writer_witness_host_t *witness_host;
 
     /* Shared with HTTP threads under lock. */
     pthread_mutex_t lock;
@@ -101,11 +110,17 @@ struct writer_log {
 /* sequencer.c */
 pool_t *pool_new(size_t capacity);
 void pool_free(pool_t *pool);
-void *sequencer_main(void *arg);
+/* Starts the sequencer thread; stopping it sequences what is pooled first. */
+int sequencer_start(writer_log_t *log, char *err);
+void sequencer_stop(writer_log_t *log);
 
 /* log.c: checks and stores a newly signed checkpoint; used by rounds and at creation. */
 int writer_log_sign_checkpoint(writer_log_t *log, uint64_t size, const tlog_hash_t *root, uint64_t timestamp_ms, char **out,
                                size_t *out_len, char *err);
 uint64_t writer_log_now_ms(void);
+
+/* witnessing.c: opens the log's witness coordinator if its configuration names a policy (log->witness stays NULL if not). */
+int writer_witness_open(writer_log_t *log, const char *lock_db, char *err);
+void writer_witness_close(writer_log_t *log);
 
 #endif

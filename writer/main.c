@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config/config.h"
 #include "config/log.h"
+#include "server/server.h"
 #include "tlog/error.h"
 #include "writer/http.h"
 #include "writer/log.h"
@@ -47,9 +50,8 @@ int main(int argc, char **argv)
             create_missing = 1;
             break;
         case 'l':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+            if (faro_log_set_format(optarg) != 0)
                 usage();
-            faro_log_set_json(strcmp(optarg, "json") == 0);
             break;
         case 't':
             threads = (unsigned)atoi(optarg);
@@ -63,15 +65,14 @@ int main(int argc, char **argv)
     if (config_path == NULL || optind != argc)
         usage();
 
-    /* Signals are taken synchronously by this thread; every thread started from here inherits the mask. */
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    server_take_signals(&signals, 1); /* SIGHUP reloads the roots */
+    /* Past RLIMIT_FSIZE a write fails with EFBIG (a failed round) instead of killing the writer. */
+    signal(SIGXFSZ, SIG_IGN);
 
+    /* Before any thread: libcurl's global state (the roots fetchers use it). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+        faro_fatal("faro-writer", "libcurl cannot initialise");
     faro_config_t *config;
     if (faro_config_load(config_path, &config, err) != 0)
         faro_fatal("faro-writer", "%s", err);
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
         writer_log_free(logs[i]);
     free(logs);
     faro_config_free(config);
+    curl_global_cleanup();
     faro_log(FARO_LOG_INFO, "faro-writer", "stopped");
     return 0;
 }

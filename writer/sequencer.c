@@ -9,7 +9,8 @@
  *   3. stage them as one bundle, durably;
  *   4. sign the checkpoint and compare-and-swap it into the lock DB: from here
  *      the round is committed;
- *   5. publish the bundle's files and the checkpoint into storage;
+ *   5. publish the bundle's files and the checkpoint into storage (with
+ *      witnessing, hand the checkpoint to the coordinator, which publishes it);
  *   6. sign each entry's SCT once, record it in the dedup index, answer.
  *
  * A failure before 4 restores the edge and answers every waiter 503, so
@@ -546,9 +547,12 @@ static void round_run(writer_log_t *log)
         faro_fatal(config->name, "storing checkpoint %llu in the lock DB: %s", (unsigned long long)size, err);
     r.ms[2] = monotonic_ms();
     if ((!idle && storage_bundle_publish(log->storage, &r.bundle, err) != 0) ||
-        storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0)
+        (log->witness == NULL && storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0))
         faro_fatal(config->name, "publishing tree size %llu: %s", (unsigned long long)size, err);
     r.ms[3] = monotonic_ms();
+    /* With witnessing the coordinator publishes the checkpoint once cosigned; handing it over does not wait. */
+    if (log->witness != NULL)
+        witness_submit(log->witness, checkpoint, checkpoint_len);
     free(log->checkpoint);
     log->checkpoint = checkpoint;
     log->checkpoint_len = checkpoint_len;
@@ -557,7 +561,10 @@ static void round_run(writer_log_t *log)
     atomic_store(&log->metrics.tree_size, size);
     atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
     fingerprint_merge(log->issuers_known, &r.issuers);
-    if (!idle && storage_bundle_drop(log->storage, size, &root, err) != 0)
+    int dropped = idle ? 0 : storage_bundle_drop(log->storage, size, &root, err);
+    if (dropped == TLOG_DURABLE_FATAL)
+        faro_fatal(config->name, "removing the staged bundle of size %llu: %s", (unsigned long long)size, err);
+    if (dropped != 0)
         faro_log(FARO_LOG_WARN, config->name, "removing the staged bundle: %s", err);
 
     if (!idle) {
@@ -595,7 +602,7 @@ done:
 
 #define NONCES_PER_STEP 32 /* about a millisecond of work */
 
-void *sequencer_main(void *arg)
+static void *sequencer_main(void *arg)
 {
     writer_log_t *log = arg;
     uint64_t interval = log->config->sequence_interval_ms;
@@ -635,7 +642,7 @@ void *sequencer_main(void *arg)
     }
 }
 
-int writer_log_start(writer_log_t *log, char *err)
+int sequencer_start(writer_log_t *log, char *err)
 {
     pthread_condattr_t attr;
     log->issuers_known = calloc(1, sizeof(fingerprint_set_t));
@@ -645,13 +652,15 @@ int writer_log_start(writer_log_t *log, char *err)
     pthread_cond_destroy(&log->wake);
     pthread_cond_init(&log->wake, &attr);
     pthread_condattr_destroy(&attr);
+    if (log->witness != NULL && witness_start(log->witness, err) != 0)
+        return -1;
     if (pthread_create(&log->thread, NULL, sequencer_main, log) != 0)
         return tlog_errorf(err, "log %s: cannot start the sequencer thread", log->config->name);
     log->started = 1;
     return 0;
 }
 
-void writer_log_stop(writer_log_t *log)
+void sequencer_stop(writer_log_t *log)
 {
     if (!log->started)
         return;
@@ -660,6 +669,7 @@ void writer_log_stop(writer_log_t *log)
     pthread_cond_signal(&log->wake);
     pthread_mutex_unlock(&log->lock);
     pthread_join(log->thread, NULL);
+    witness_stop(log->witness);
     log->started = 0;
     fingerprint_set_free(log->issuers_known);
     log->issuers_known = NULL;

@@ -72,7 +72,7 @@ static int check_schema(sqlite_file_t *f, char *err)
         return tlog_errorf(err, "%s is not a faro %s (SQLite application_id 0x%08x, expected 0x%08x)", f->path, kind->name,
                            (unsigned)app_id, (unsigned)kind->application_id);
     if (version != kind->user_version)
-        return tlog_errorf(err, "%s %s has schema version %d; this faro-writer reads version %d", kind->name, f->path, version,
+        return tlog_errorf(err, "%s %s has schema version %d; this faro reads version %d", kind->name, f->path, version,
                            kind->user_version);
     if (sqlite3_prepare_v2(f->db, "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name", -1, &st, NULL) != SQLITE_OK)
         goto fail_sql;

@@ -2,9 +2,9 @@
  * One faro SQLite file (the lock DB, a dedup index): opening it with or
  * without creating it, refusing a file that is not faro's of the expected
  * kind and version, WAL, prepared statements and messages that name the file.
- * Internal to faro_writer_state: lockdb.c and dedup.c put a sqlite_file_t
- * first in their handle, as super, and describe their file with a
- * sqlite_file_kind_t.
+ * Used by the writer's lockdb.c and dedup.c and by faro-gateway's
+ * leaf_index.c: each puts a sqlite_file_t first in its handle, as super, and
+ * describes its file with a sqlite_file_kind_t.
  *
  * Threading: a sqlite_file_t is one connection opened SQLITE_OPEN_NOMUTEX;
  * use it from one thread at a time.
@@ -20,7 +20,7 @@
 typedef struct sqlite_file_kind {
     const char *name;          /* in messages: "lock database", "dedup index" */
     int application_id;        /* PRAGMA application_id of the kind's files */
-    int user_version;          /* the schema version this faro-writer reads and writes */
+    int user_version;          /* the schema version this faro reads and writes */
     const char *const *schema; /* every CREATE statement, in sqlite_schema name order, exactly as SQLite stores it */
     size_t schema_len;
     const char *pragmas; /* run on every open before anything is read: synchronous (and fullfsync) */

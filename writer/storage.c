@@ -305,6 +305,47 @@ done:
     return ret;
 }
 
+int storage_sweep(storage_t *storage, size_t *removed, char *err)
+{
+    char *roots = join(storage->root, STORAGE_ROOTS_DIR);
+    const char *dirs[] = {storage->root, roots, storage->state_dir, storage->staging_dir};
+    int ret = 0;
+    for (size_t i = 0; ret == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        ret = tlog_durable_sweep(dirs[i], removed, err);
+    free(roots);
+    return ret;
+}
+
+int storage_bundle_sweep(storage_t *storage, const storage_bundle_t *bundle, size_t *removed, char *err)
+{
+    size_t offset = BUNDLE_MAGIC_LEN, count = 0;
+    char **swept = NULL; /* the folders done so far, relative */
+    bundle_record_t record;
+    int ret = 0;
+    while (ret == 0 && bundle_next(bundle->bytes.data, bundle->bytes.len, &offset, &record) == 1) {
+        char *slash = strrchr(record.path, '/');
+        if (slash == NULL)
+            continue; /* the storage root: storage_sweep's */
+        *slash = '\0';
+        size_t i = 0;
+        while (i < count && strcmp(swept[i], record.path) != 0)
+            i++;
+        if (i < count)
+            continue;
+        char **grown = realloc(swept, (count + 1) * sizeof(*swept));
+        if (grown == NULL || (grown[count] = strdup(record.path)) == NULL)
+            abort();
+        swept = grown;
+        char *dir = join(storage->root, swept[count++]);
+        ret = tlog_durable_sweep(dir, removed, err);
+        free(dir);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(swept[i]);
+    free(swept);
+    return ret;
+}
+
 int storage_bundle_drop(storage_t *storage, uint64_t size, const tlog_hash_t *root, char *err)
 {
     DIR *d = opendir(storage->staging_dir);
@@ -319,8 +360,9 @@ int storage_bundle_drop(storage_t *storage, uint64_t size, const tlog_hash_t *ro
         if (end == e->d_name || *end != '-' || staged > size)
             continue;
         char *path = join(storage->staging_dir, e->d_name);
-        if (staged < size || strcmp(path, keep) == 0)
-            ret = tlog_durable_remove(path, err) != 0 ? -1 : ret;
+        int removed = staged < size || strcmp(path, keep) == 0 ? tlog_durable_remove(path, err) : 0;
+        if (removed != 0 && ret != TLOG_DURABLE_FATAL)
+            ret = removed;
         free(path);
     }
     closedir(d);

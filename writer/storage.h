@@ -25,6 +25,9 @@
 
 typedef struct storage storage_t;
 
+/* The storage folder of backed-up remote roots, <hex SHA-256 of the DER>.pem each (writer/roots.c). */
+#define STORAGE_ROOTS_DIR "roots"
+
 /* Opens (creating them durably when create is set) the storage and state directories. */
 int storage_open(const char *root, const char *state_dir, int create, storage_t **out, char *err);
 void storage_free(storage_t *storage);
@@ -41,6 +44,13 @@ int storage_write_checkpoint(storage_t *storage, const char *body, size_t len, c
 /* Durably writes a mutable file at a storage-relative path (log.v3.json, roots backups). */
 int storage_write_file(storage_t *storage, const char *path, const void *data, size_t len, int flags, char *err);
 
+/*
+ * Removes the temporary files (tlog_durable_sweep) an interrupted write left
+ * in the storage root, its roots folder, the state folder and staging; adds
+ * the count to *removed. Tile and issuer folders need storage_bundle_sweep.
+ */
+int storage_sweep(storage_t *storage, size_t *removed, char *err);
+
 /* The files of one round, in memory. */
 typedef struct storage_bundle {
     tlog_buf_t bytes; /* the serialised bundle being built */
@@ -56,7 +66,14 @@ int storage_bundle_stage(storage_t *storage, storage_bundle_t *bundle, uint64_t 
 int storage_bundle_load(storage_t *storage, uint64_t size, const tlog_hash_t *root, storage_bundle_t *out, char *err);
 /* Writes every file of the bundle durably into storage (idempotent: immutable files already there must match). */
 int storage_bundle_publish(storage_t *storage, const storage_bundle_t *bundle, char *err);
-/* Removes the staged bundle of (size, root) and any older ones. */
+/*
+ * The same in every folder the bundle writes to. Only the round whose bundle
+ * is replayed can have been publishing when the writer died (one sequencer
+ * per log, and every start sweeps), so these are the only tile and issuer
+ * folders that can hold temporary files.
+ */
+int storage_bundle_sweep(storage_t *storage, const storage_bundle_t *bundle, size_t *removed, char *err);
+/* Removes the staged bundle of (size, root) and any older ones; TLOG_DURABLE_FATAL after an fsync error. */
 int storage_bundle_drop(storage_t *storage, uint64_t size, const tlog_hash_t *root, char *err);
 
 #endif

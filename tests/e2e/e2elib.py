@@ -1,11 +1,15 @@
-"""Shared pieces of faro-writer's end-to-end tests (writer-e2e.py, writer-crash.py).
+"""Shared pieces of faro's end-to-end tests (writer-e2e.py, writer-crash.py, writer-faults.py, writer-roots.py,
+gateway-e2e.py, hostile.py, load.py, witness-e2e.py).
 
-Starts and stops faro-writer on a free loopback port, writes its keys and
+Starts and stops faro-writer and faro-gateway on free loopback ports, writes keys and
 configuration, talks HTTP/1.1 with keep-alive, reads a log's checkpoint from
-storage, and runs ctcheck. Python standard library only.
+storage, finds leftover temporary files, and runs ctcheck; starts test
+witnesses (faro-test-witness) and checks cosigned checkpoints with
+quorumcheck. Python standard library only.
 """
 
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
@@ -16,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "ERROR: ThreadSanitizer")
@@ -26,6 +31,10 @@ LSAN_SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ls
 
 class Failure(Exception):
     pass
+
+
+class Skip(Exception):
+    """The test cannot run here (a missing tool): main reports it skipped (77)."""
 
 
 def check(condition, message):
@@ -72,11 +81,16 @@ class Log:
         os.makedirs(keys, mode=0o700, exist_ok=True)
         self.key = os.path.join(keys, name + ".ecdsa.pem")
         self.ed25519_key = os.path.join(keys, name + ".ed25519.pem")
+        self.pubkey = os.path.join(keys, name + ".pub.pem")
+        if os.path.exists(self.pubkey):
+            return  # the keys of an earlier run in the same folder (a benchmark's cached tree)
         out = subprocess.run([keygen, "--origin", self.origin, "--ecdsa", self.key, "--ed25519", self.ed25519_key],
                              capture_output=True, text=True, check=True).stdout
         pem = re.search(r"-----BEGIN PUBLIC KEY-----\n.*?-----END PUBLIC KEY-----\n", out, re.S)
         check(pem is not None, "faro-keygen printed no public key:\n" + out)
-        self.pubkey = os.path.join(keys, name + ".pub.pem")
+        vkey = re.search(r"^Ed25519 verifier key: (\S+)$", out, re.M)
+        check(vkey is not None, "faro-keygen printed no verifier key:\n" + out)
+        self.vkey = vkey.group(1)
         with open(self.pubkey, "w") as f:
             f.write(pem.group(0))
 
@@ -114,16 +128,21 @@ def write_config(path, lock_db, logs, roots):
         f.write(text)
 
 
-RUNNING = []  # Writers started and not yet reaped, killed if a test ends early
+RUNNING = []  # daemons and witnesses started and not yet reaped, killed if a test ends early
 
 
-class Writer:
-    """A faro-writer process on a fresh port; its stderr goes to a file checked for sanitizer reports."""
+class Daemon:
+    """A faro daemon on fresh loopback ports; its stderr goes to a file checked for sanitizer reports.
 
-    def __init__(self, binary, workdir, config_template, threads=4):
+    Subclasses say which binary, which command-line flags, how to fill the configuration
+    template (config_text) and how to tell it is serving (ready_path on self.port)."""
+
+    name = "daemon"
+    ready_path = "/metrics"
+
+    def __init__(self, binary, workdir, config_template):
         RUNNING.append(self)
         self.binary = binary
-        self.threads = threads
         self.workdir = workdir
         self.template = config_template
         self.proc = None
@@ -131,34 +150,41 @@ class Writer:
         self.runs = 0
         self.stderr_path = None
 
-    def start(self, create_missing=False, wait=True):
-        self.port = free_port()
+    def config_text(self, template_text):
+        raise NotImplementedError
+
+    def flags(self, **options):
+        return []
+
+    def launch(self, wait=True, env=None, preexec_fn=None, **options):
+        """Starts the daemon; env adds variables (FARO_DURABLE_FAULT), preexec_fn runs in the child (setrlimit)."""
         with open(self.template) as f:
-            text = f.read().replace("@PORT@", str(self.port))
-        config = os.path.join(self.workdir, "faro.yaml")
+            text = self.config_text(f.read())
+        config = os.path.join(self.workdir, "%s.yaml" % self.name)
         with open(config, "w") as f:
             f.write(text)
         self.runs += 1
-        self.stderr_path = os.path.join(self.workdir, "writer-%d.stderr" % self.runs)
-        args = [self.binary, "--config", config, "--threads", str(self.threads)]
-        if create_missing:
-            args.append("--create-missing")
-        env = dict(os.environ)
-        env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
+        self.stderr_path = os.path.join(self.workdir, "%s-%d.stderr" % (self.name, self.runs))
+        args = [self.binary, "--config", config] + self.flags(**options)
+        environment = dict(os.environ)
+        environment["LSAN_OPTIONS"] = ":".join(
+            filter(None, [environment.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
+        environment.update(env or {})
         with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=environment,
+                                         preexec_fn=preexec_fn)
         if wait:
-            wait_until(self.ready, 60, "faro-writer to listen on port %d" % self.port)
+            wait_until(self.ready, 60, "%s to listen on port %d" % (self.name, self.port))
 
     def ready(self):
         if self.proc.poll() is not None:
-            raise Failure("faro-writer exited with %s while starting:\n%s" % (self.proc.returncode, self.stderr()))
+            raise Failure("%s exited with %s while starting:\n%s" % (self.name, self.proc.returncode, self.stderr()))
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", "/metrics")
-            ok = conn.getresponse().status == 200
+            conn.request("GET", self.ready_path)
+            conn.getresponse().read()
             conn.close()
-            return ok
+            return True
         except OSError:
             return False
 
@@ -169,23 +195,32 @@ class Writer:
     def check_sanitizers(self):
         text = self.stderr()
         for marker in SANITIZER_MARKERS:
-            check(marker not in text, "faro-writer run %d: sanitizer report (%s):\n%s" % (self.runs, marker, text[-6000:]))
+            check(marker not in text, "%s run %d: sanitizer report (%s):\n%s" % (self.name, self.runs, marker, text[-6000:]))
 
     def stop(self, timeout=60):
-        """SIGTERM; the writer must exit 0 with a clean stderr."""
+        """SIGTERM; the daemon must exit 0 with a clean stderr."""
         self.proc.send_signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            raise Failure("faro-writer did not exit within %d s of SIGTERM" % timeout)
+            raise Failure("%s did not exit within %d s of SIGTERM" % (self.name, timeout))
         self.check_sanitizers()
-        check(code == 0, "faro-writer exited with %d after SIGTERM:\n%s" % (code, self.stderr()[-4000:]))
+        check(code == 0, "%s exited with %d after SIGTERM:\n%s" % (self.name, code, self.stderr()[-4000:]))
+
+    def wait_exit(self, timeout=60):
+        """Waits for the daemon to exit on its own; returns its exit status."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("%s still runs %d s after it should have stopped:\n%s" % (self.name, timeout, self.stderr()[-4000:]))
+        self.check_sanitizers()
+        return code
 
     def kill(self):
-        """SIGKILL; the writer must have been running until then."""
+        """SIGKILL; the daemon must have been running until then."""
         check(self.proc.poll() is None,
-              "faro-writer exited with %s before the kill:\n%s" % (self.proc.returncode, self.stderr()[-4000:]))
+              "%s exited with %s before the kill:\n%s" % (self.name, self.proc.returncode, self.stderr()[-4000:]))
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.check_sanitizers()
@@ -193,14 +228,72 @@ class Writer:
     def connection(self):
         return Client(self.port)
 
-    def metric(self, name, log_name):
+    def metrics_text(self):
         client = self.connection()
         status, _, body = client.request("GET", "/metrics")
         client.close()
-        check(status == 200, "/metrics: status %d" % status)
-        match = re.search(r'^%s\{log="%s"\} (\S+)$' % (re.escape(name), re.escape(log_name)), body.decode(), re.M)
-        check(match is not None, "/metrics has no %s for %s" % (name, log_name))
+        check(status == 200, "%s /metrics: status %d" % (self.name, status))
+        return body.decode()
+
+
+class Writer(Daemon):
+    """faro-writer; the template's @PORT@ becomes its listen port."""
+
+    name = "faro-writer"
+
+    def config_text(self, template_text):
+        return template_text.replace("@PORT@", str(self.port))
+
+    def flags(self, create_missing=False):
+        return ["--threads", "4"] + (["--create-missing"] if create_missing else [])
+
+    def start(self, create_missing=False, wait=True, env=None, preexec_fn=None):
+        self.port = free_port()
+        self.launch(wait=wait, env=env, preexec_fn=preexec_fn, create_missing=create_missing)
+
+    def metric(self, name, log_name, **labels):
+        """The value of the series name{log=log_name, labels...} (exactly those labels) on /metrics."""
+        want = dict(labels, log=log_name)
+        for match in re.finditer(r'^%s\{([^}]*)\} (\S+)$' % re.escape(name), self.metrics_text(), re.M):
+            if dict(re.findall(r'(\w+)="([^"]*)"', match.group(1))) == want:
+                return float(match.group(2))
+        raise Failure("/metrics has no %s%s" % (name, want))
+
+    def metric_labeled(self, name, labels):
+        """The value of name{labels} in /metrics; labels as written there, e.g. 'log="x",outcome="ok"'."""
+        match = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(labels)), self.metrics_text(), re.M)
+        check(match is not None, "/metrics has no %s{%s}" % (name, labels))
         return float(match.group(1))
+
+
+class Gateway(Daemon):
+    """faro-gateway on the same template, with a gateway section of its own (settings as YAML under gateway:)."""
+
+    name = "faro-gateway"
+
+    def __init__(self, binary, workdir, config_template, writer=None, settings=None):
+        super().__init__(binary, workdir, config_template)
+        self.writer = writer
+        self.settings = settings or {}
+        self.admin_port = None
+
+    def config_text(self, template_text):
+        text = template_text.replace("@PORT@", str(self.writer.port if self.writer and self.writer.port else 1))
+        lines = ["gateway:", '  listen: "127.0.0.1:%d"' % self.port, '  admin_listen: "127.0.0.1:%d"' % self.admin_port]
+        for key, value in self.settings.items():
+            if isinstance(value, dict):
+                lines.append("  %s:" % key)
+                lines += ["    %s: %s" % (k, json.dumps(v)) for k, v in value.items()]
+            else:
+                lines.append("  %s: %s" % (key, json.dumps(value)))
+        return "\n".join(lines) + "\n" + text
+
+    def start(self, wait=True):
+        self.port, self.admin_port = free_port(), free_port()
+        self.launch(wait=wait)
+
+    def admin_connection(self):
+        return Client(self.admin_port)
 
 
 class Client:
@@ -222,8 +315,188 @@ class Client:
         self.conn.close()
 
 
+def submit_many(writer, log_, submissions, threads=16, network_errors=False):
+    """
+    Posts each submission from a pool of keep-alive connections; returns
+    [(submission, status, headers, body)]. With network_errors, a connection
+    that fails (the writer died) gives status None and the error as body.
+    """
+    local = threading.local()
+    clients = []
+    lock = threading.Lock()
+
+    def one(sub):
+        if not hasattr(local, "client"):
+            local.client = writer.connection()
+            with lock:
+                clients.append(local.client)
+        try:
+            status, headers, body = local.client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
+        except (OSError, http.client.HTTPException) as e:
+            if not network_errors:
+                raise
+            return sub, None, {}, repr(e).encode()
+        return sub, status, headers, body
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(one, submissions))
+    for client in clients:
+        client.close()
+    return results
+
+
+def read_pem_der(path):
+    """The DER of the first certificate in a PEM file."""
+    with open(path) as f:
+        text = f.read()
+    body = text.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+    return base64.b64decode("".join(body.split()))
+
+
+TEMPORARY_NAME = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # tlog_durable_write's ".<name>.XXXXXX"
+
+
+def temporaries(*dirs):
+    """Every regular file under dirs whose name is a durable write's temporary name."""
+    found = []
+    for top in dirs:
+        for folder, _, files in os.walk(top):
+            found.extend(os.path.join(folder, f) for f in files
+                         if TEMPORARY_NAME.match(f) and os.path.isfile(os.path.join(folder, f)))
+    return found
+
+
+class TestWitness:
+    """
+    A faro-test-witness on loopback for the logs whose Ed25519 vkeys it is
+    given. Its port and state file stay the same across restarts, so a
+    restarted witness is the same witness; start() takes fault flags
+    ("--delay", "1500", "--fault", "garbage", ...).
+    """
+
+    def __init__(self, binary, workdir, name, seed, log_vkeys, state_dir=None):
+        """seed: the Ed25519 seed in hex, or one byte (an int) repeated 32 times; the state file goes in state_dir or workdir."""
+        RUNNING.append(self)
+        self.binary = binary
+        self.name = name  # its cosigner key name
+        self.seed = seed if isinstance(seed, str) else ("%02x" % seed) * 32
+        self.log_vkeys = list(log_vkeys)
+        safe = re.sub(r"[^A-Za-z0-9]", "_", name)
+        self.state = os.path.join(state_dir or workdir, "witness-%s.state" % safe)
+        self.stderr_path = os.path.join(workdir, "witness-%s.stderr" % safe)
+        self.port = 0
+        self.vkey = None
+        self.proc = None
+
+    def start(self, *flags):
+        args = [self.binary, "--listen", "127.0.0.1:%d" % self.port, "--name", self.name, "--seed", self.seed,
+                "--state", self.state]
+        for vkey in self.log_vkeys:
+            args += ["--log", vkey]
+        with open(self.stderr_path, "a") as err:
+            self.proc = subprocess.Popen(args + list(flags), stdout=subprocess.PIPE, stderr=err, text=True)
+        vkey, listening = self.proc.stdout.readline().split(), self.proc.stdout.readline().split()
+        check(len(vkey) == 2 and vkey[0] == "vkey" and listening[:2] == ["listening", "on"],
+              "faro-test-witness %s did not start: %s %s" % (self.name, vkey, listening))
+        self.vkey = vkey[1]
+        self.port = int(listening[2].rsplit(":", 1)[1])
+        return self
+
+    def url(self):
+        return "http://127.0.0.1:%d/%s" % (self.port, self.name)
+
+    def stop(self):
+        """SIGTERM (or nothing, if it has exited by itself, as --fault down does); its stderr must have no sanitizer report."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+        if self.proc is not None:
+            self.proc.wait(30)
+            self.proc.stdout.close()
+        self.proc = None
+        with open(self.stderr_path, errors="replace") as f:
+            text = f.read()
+        for marker in SANITIZER_MARKERS:
+            check(marker not in text, "faro-test-witness %s: sanitizer report (%s):\n%s" % (self.name, marker, text[-6000:]))
+
+    def cosigned_size(self, origin):
+        """The size of origin's checkpoint in the witness's state file (0 if none)."""
+        try:
+            with open(self.state) as f:
+                for line in f:
+                    fields = line.split()
+                    if fields[0] == origin:
+                        return int(fields[1])
+        except FileNotFoundError:
+            pass
+        return 0
+
+
+def write_policy(path, witnesses, quorum, log_=None):
+    """A trust policy: the log's key (if given), each (policy name, TestWitness) with its URL, and the quorum lines."""
+    lines = ["# written by the end-to-end test"]
+    if log_ is not None:
+        lines.append("log %s" % log_.vkey)
+    for name, w in witnesses:
+        lines.append("witness %s %s %s" % (name, w.vkey, w.url()))
+    lines += quorum
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def quorumcheck(binary, policy, checkpoint_path):
+    """(met, {policy witness name: cosignature timestamp or None}, output) of quorumcheck on a checkpoint file."""
+    result = subprocess.run([binary, policy, checkpoint_path], capture_output=True, text=True)
+    check(result.returncode in (0, 1), "quorumcheck %s: exit %d: %s%s" % (checkpoint_path, result.returncode, result.stdout,
+                                                                         result.stderr))
+    cosigners = {}
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if len(words) == 4 and words[1:3] == ["cosigned", "at"]:
+            cosigners[words[0]] = int(words[3])
+        elif len(words) == 2 and words[1] == "absent":
+            cosigners[words[0]] = None
+    check(result.stdout.rstrip().splitlines()[-1].startswith("quorum"), "quorumcheck said: %s" % result.stdout)
+    return result.returncode == 0, cosigners, result.stdout
+
+
 def chain_body(chain):
     return json.dumps({"chain": chain}).encode()
+
+
+def start_log(args, workdir, name, certs, precerts, **settings):
+    """
+    mkchains' test PKI (certs add-chain, then precerts add-pre-chain
+    submissions) and one log with settings whose faro-writer is started:
+    (writer, log, config template, roots file, chains).
+    """
+    pki = os.path.join(workdir, "pki")
+    os.makedirs(pki)
+    subprocess.run([args["mkchains"], pki, str(certs), str(precerts)], check=True)
+    roots = os.path.join(pki, "root.pem")
+    with open(os.path.join(pki, "chains.jsonl")) as f:
+        chains = [json.loads(line) for line in f]
+    log_ = Log(workdir, name, args["keygen"], **settings)
+    template = os.path.join(workdir, "faro.yaml.in")
+    write_config(template, os.path.join(workdir, "state", "lock.db"), [log_], roots)
+    writer = Writer(args["writer"], workdir, template)
+    writer.start(create_missing=True)
+    return writer, log_, template, roots, chains
+
+
+def submit_all(writer, log_, submissions, threads=16):
+    """submit_many, where every submission must be answered 200."""
+    statuses = [status for _, status, _, _ in submit_many(writer, log_, submissions, threads)]
+    check(all(s == 200 for s in statuses), "submissions: %r" % sorted(set(statuses)))
+
+
+def metric_sum(text, name, **labels):
+    """The sum of the Prometheus samples of name whose labels include labels."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m and all(dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or "")).get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
 
 
 def leaf_index(sct):
@@ -234,6 +507,16 @@ def leaf_index(sct):
     return int.from_bytes(ext[3:], "big")
 
 
+def check_sct(log_, sub, status, headers, body):
+    """A 200 add-chain answer: JSON content, CORS, version 0, a leaf index; returns the index."""
+    check(status == 200, "%s %s: status %d: %s" % (log_.name, sub["endpoint"], status, body[:300]))
+    check(headers.get("content-type") == "application/json", "SCT content-type %r" % headers.get("content-type"))
+    check(headers.get("access-control-allow-origin") == "*", "SCT without Access-Control-Allow-Origin: *")
+    sct = json.loads(body)
+    check(sct.get("sct_version") == 0 and isinstance(sct.get("timestamp"), int), "malformed SCT %s" % body[:300])
+    return leaf_index(sct)
+
+
 def sct_record(submission, sct_bytes):
     """A ctcheck input line for a submission and the SCT it was answered with."""
     chain = submission["chain"]
@@ -241,39 +524,42 @@ def sct_record(submission, sct_bytes):
                        "precert": submission["endpoint"] == "add-pre-chain", "sct": json.loads(sct_bytes)})
 
 
-def run_ctcheck(ctcheck, log_, roots, records, workdir, min_size=0):
+def run_ctcheck(ctcheck, log_, roots, records, workdir, min_size=0, cosigned=False):
     """ctcheck over the log's storage and the SCT records; returns its summary line."""
     scts = os.path.join(workdir, "%s.scts.jsonl" % log_.name)
     with open(scts, "w") as f:
         for line in records:
             f.write(line + "\n")
     result = subprocess.run([ctcheck, "-storage", log_.storage, "-origin", log_.origin, "-pubkey", log_.pubkey,
-                             "-roots", roots, "-scts", scts, "-min-size", str(min_size)],
+                             "-roots", roots, "-scts", scts, "-min-size", str(min_size)] + (["-cosigned"] if cosigned else []),
                             capture_output=True, text=True)
     check(result.returncode == 0, "ctcheck %s:\n%s%s" % (log_.name, result.stdout, result.stderr))
     return result.stdout.strip()
 
 
-def parse_args(argv):
-    """--writer, --keygen, --mkchains, --ctcheck paths."""
+DAEMON_TEST_ARGS = ("writer", "keygen", "mkchains", "ctcheck")
+
+
+def parse_args(argv, required=DAEMON_TEST_ARGS):
+    """--name value pairs; each of required must be there."""
     args = {}
     it = iter(argv)
     for flag in it:
         check(flag.startswith("--"), "unexpected argument %s" % flag)
         args[flag[2:]] = next(it)
-    for name in ("writer", "keygen", "mkchains", "ctcheck"):
+    for name in required:
         check(name in args, "missing --%s" % name)
     return args
 
 
-def main(test, argv):
-    """Runs test(args, workdir) in a temporary directory, removed on success; exit 1 on Failure, 77 without ctcheck."""
+def main(test, argv, required=DAEMON_TEST_ARGS):
+    """Runs test(args, workdir) in a temporary directory, removed on success; exit 1 on Failure, 77 without ctcheck (if required)."""
     try:
-        args = parse_args(argv)
+        args = parse_args(argv, required)
     except Failure as e:
         print("usage error: %s" % e, file=sys.stderr)
         return 2
-    if not os.path.exists(args["ctcheck"]):
+    if "ctcheck" in required and not os.path.exists(args["ctcheck"]):
         print("skipped: %s was not built (needs go and golang-golang-x-mod-dev)" % args["ctcheck"])
         return 77
     workdir = tempfile.mkdtemp(prefix="faro-e2e-")
@@ -283,11 +569,15 @@ def main(test, argv):
     except Failure as e:
         print("FAIL: %s\n(work directory kept: %s)" % (e, workdir), file=sys.stderr)
         return 1
+    except Skip as e:
+        print("skipped: %s" % e)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 77
     finally:
-        for writer in RUNNING:
-            if writer.proc is not None and writer.proc.poll() is None:
-                writer.proc.kill()
-                writer.proc.wait()
+        for process in RUNNING:
+            if process.proc is not None and process.proc.poll() is None:
+                process.proc.kill()
+                process.proc.wait()
     log("PASS in %.1f s" % (time.monotonic() - started))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0

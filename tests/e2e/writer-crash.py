@@ -6,7 +6,9 @@ iteration starts the writer (the first with --create-missing, then never),
 runs load threads that submit distinct chains (nine certificates to one
 precertificate) and record every 200 answer, and after a random 0.3-1.5 s
 sends SIGKILL. The next start must succeed without help, with each log's
-tree no smaller than before and covering every leaf index answered so far.
+tree no smaller than before and covering every leaf index answered so far,
+and with no temporary file of an interrupted write left in storage or state
+(the writer sweeps them at start; the count it reports is summed).
 At the end a clean SIGTERM, then ctcheck verifies every SCT ever received:
 its entry is in the tree at its leaf_index with its timestamp and its
 certificate.
@@ -20,6 +22,7 @@ import http.client
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -27,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (Client, Log, Writer, chain_body, check, leaf_index, log, main, run_ctcheck, scale,  # noqa: E402
-                    sct_record, write_config)
+                    sct_record, temporaries, write_config)
 
 
 class Load:
@@ -72,6 +75,15 @@ class Load:
             client.close()
 
 
+def check_no_leftovers(dirs, iteration):
+    """No temporary file outlives the start: one seen now must be a write in flight, gone a moment later."""
+    seen = temporaries(*dirs)
+    if seen:
+        time.sleep(0.5)
+    stuck = [path for path in seen if os.path.exists(path)]
+    check(not stuck, "iteration %d: temporary files left after the restart: %s" % (iteration, ", ".join(stuck)))
+
+
 class Chains:
     """Distinct submissions read on demand from mkchains --stream (same root for the whole test)."""
 
@@ -110,7 +122,7 @@ def test(args, workdir):
         records = {l.name: [] for l in logs}
         max_index = {l.name: -1 for l in logs}
         sizes = {l.name: 0 for l in logs}
-        replays = 0
+        replays = swept = 0
         started = time.monotonic()
 
         writer.start(create_missing=True)
@@ -131,6 +143,8 @@ def test(args, workdir):
 
             writer.start()  # no --create-missing: recovery must need no help
             replays += writer.stderr().count("replaying the staged bundle")
+            swept += sum(int(n) for n in re.findall(r"(\d+) leftover temporary files removed", writer.stderr()))
+            check_no_leftovers([os.path.join(workdir, "data"), os.path.join(workdir, "state")], i)
             for l in logs:
                 size = l.checkpoint()[0]
                 check(size >= sizes[l.name], "iteration %d: %s shrank from %d to %d" % (i, l.name, sizes[l.name], size))
@@ -147,8 +161,8 @@ def test(args, workdir):
 
     total = sum(len(r) for r in records.values())
     check(total > 0, "no SCT was acknowledged in %d iterations" % iterations)
-    log("%d kills in %.1f s: %d SCTs acknowledged, %d restarts replayed a staged bundle" %
-        (iterations, elapsed, total, replays))
+    log("%d kills in %.1f s: %d SCTs acknowledged, %d restarts replayed a staged bundle, %d leftover temporary files swept" %
+        (iterations, elapsed, total, replays, swept))
     for l in logs:
         log(run_ctcheck(args["ctcheck"], l, roots, records[l.name], workdir, min_size=sizes[l.name]))
 

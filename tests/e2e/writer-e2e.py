@@ -35,47 +35,16 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (Failure, Log, Writer, chain_body, check, leaf_index, log, main, run_ctcheck,  # noqa: E402
-                    sct_record, wait_until, write_config)
+from e2elib import (Failure, Log, Writer, chain_body, check, check_sct, log, main, read_pem_der,  # noqa: E402
+                    run_ctcheck, sct_record, submit_many, wait_until, write_config)
 
-THREADS = 16
 CERTS, PRECERTS = 600, 100  # the first round of submissions
 SHUTDOWN_CERTS = 100  # submitted while the writer stops
 RESTART_CERTS = 100  # submitted after the restart
+THREADS = 16  # connections submit_many uses
 DUPLICATES = 50
 FAILED_ROUND_CERTS = 320  # brought up to a data-tile boundary, then refused by failing rounds, then accepted
 TILE_WIDTH = 256
-
-
-def submit_many(writer, log_, submissions, threads=THREADS):
-    """Posts each submission from a pool of keep-alive connections; returns [(submission, status, headers, body)]."""
-    local = threading.local()
-    clients = []
-    lock = threading.Lock()
-
-    def one(sub):
-        if not hasattr(local, "client"):
-            local.client = writer.connection()
-            with lock:
-                clients.append(local.client)
-        status, headers, body = local.client.request("POST", log_.path(sub["endpoint"]), chain_body(sub["chain"]))
-        return sub, status, headers, body
-
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(one, submissions))
-    for client in clients:
-        client.close()
-    return results
-
-
-def check_sct(log_, sub, status, headers, body):
-    """A 200 add-chain answer: JSON content, CORS, version 0, a leaf index; returns the index."""
-    check(status == 200, "%s %s: status %d: %s" % (log_.name, sub["endpoint"], status, body[:300]))
-    check(headers.get("content-type") == "application/json", "SCT content-type %r" % headers.get("content-type"))
-    check(headers.get("access-control-allow-origin") == "*", "SCT without Access-Control-Allow-Origin: *")
-    sct = json.loads(body)
-    check(sct.get("sct_version") == 0 and isinstance(sct.get("timestamp"), int), "malformed SCT %s" % body[:300])
-    return leaf_index(sct)
 
 
 def rfc6962_timestamp(body):
@@ -105,13 +74,6 @@ def expect_refusal(client, log_, method, path, body, status, words, size, writer
     check(writer.metric("faro_writer_pool_length", log_.name) == 0, "%s %s: the pool is not empty" % (method, path))
     check(writer.metric("faro_writer_tree_size", log_.name) == size, "%s %s: the tree size changed" % (method, path))
     return hdrs, text
-
-
-def read_pem_der(path):
-    with open(path) as f:
-        text = f.read()
-    body = text.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
-    return base64.b64decode("".join(body.split()))
 
 
 def test(args, workdir):

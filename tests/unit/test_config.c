@@ -33,6 +33,8 @@ static const char full_example[] = "writer:\n"
                                    "    partial_tile_grace: \"1m30s\"\n"
                                    "  heavy_hitters: 50\n"
                                    "  health_max_age: \"250ms\"\n"
+                                   "  file_cache_mib: 8\n"
+                                   "  index_dir: \"/var/lib/faro-gateway\"\n"
                                    "logs:\n"
                                    "  - name: \"testlog\"\n"
                                    "    submission_prefix: \"https://ct.example.org/2026h1/\"\n"
@@ -89,6 +91,8 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->gateway.partial_tile_grace_ms, 60000);
     assert_int_equal(c->gateway.heavy_hitters, 100);
     assert_int_equal(c->gateway.health_max_age_ms, 5000);
+    assert_int_equal(c->gateway.file_cache_mib, 64);
+    assert_string_equal(c->gateway.index_dir, BASE "/state/gateway");
     assert_int_equal(c->logs_count, 1);
     assert_string_equal(log->name, "testlog");
     assert_string_equal(log->submission_prefix, "http://127.0.0.1:6962/testlog");
@@ -140,6 +144,8 @@ static void test_config_full_example(void **state)
     assert_int_equal(c->gateway.partial_tile_grace_ms, 90000);
     assert_int_equal(c->gateway.heavy_hitters, 50);
     assert_int_equal(c->gateway.health_max_age_ms, 250);
+    assert_int_equal(c->gateway.file_cache_mib, 8);
+    assert_string_equal(c->gateway.index_dir, "/var/lib/faro-gateway");
     assert_int_equal(c->logs_count, 2);
     assert_string_equal(log->submission_prefix, "https://ct.example.org/2026h1");
     assert_string_equal(log->monitoring_prefix, "https://mon.example.org:8443/2026h1");
@@ -192,6 +198,9 @@ static void test_config_example_file_loads(void **state)
     *strrchr(dir, '/') = '\0';
     want = testutil_format("%s/state/lock.db", dir);
     assert_string_equal(c->writer.lock_db, want);
+    free(want);
+    want = testutil_format("%s/state/gateway", dir);
+    assert_string_equal(c->gateway.index_dir, want);
     assert_string_equal(c->path, FARO_EXAMPLE_CONFIG);
     assert_int_equal(c->logs_count, 1);
     free(want);
@@ -285,6 +294,7 @@ static void test_config_example_shows_defaults(void **state)
     assert_int_equal(ex->gateway.partial_tile_grace_ms, min->gateway.partial_tile_grace_ms);
     assert_int_equal(ex->gateway.heavy_hitters, min->gateway.heavy_hitters);
     assert_int_equal(ex->gateway.health_max_age_ms, min->gateway.health_max_age_ms);
+    assert_int_equal(ex->gateway.file_cache_mib, min->gateway.file_cache_mib);
     assert_string_equal(a->name, b->name);
     assert_string_equal(a->submission_prefix, b->submission_prefix);
     assert_string_equal(a->monitoring_prefix, b->monitoring_prefix);

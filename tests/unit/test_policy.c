@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -85,7 +86,7 @@ static tlog_note_t *parse_note(const char *text)
 static int meets(const policy_t *policy, const char *note_text, char *err)
 {
     tlog_note_t *note = parse_note(note_text);
-    int rc = policy_note_meets_quorum(policy, note, err);
+    int rc = policy_note_meets_quorum(policy, note, (uint64_t)time(NULL), err);
     tlog_note_free(note);
     return rc;
 }
@@ -225,6 +226,45 @@ static void test_policy_requires_a_listed_log_signature(void **state)
     free(with_log);
     free(without_log);
     free(unsigned_note);
+    json_decref(root);
+}
+
+/* A cosignature from further in the future than the clock skew allows does not count; one within it does. */
+static void test_policy_future_cosignature_does_not_count(void **state)
+{
+    (void)state;
+    json_t *root;
+    const char *cosigned = cosigned_checkpoint(&root);
+    size_t n;
+    uint8_t *seed = vectors_hex(root, "ed25519_seed_hex", &n);
+    const char *blank = strstr(cosigned, "\n\n"), *w1 = strstr(cosigned, "\xe2\x80\x94 " W1_NAME " ");
+    char *text = testutil_format("log %s\nwitness A %s\nquorum A\n", LOG_VKEY, W1_VKEY);
+    policy_t *policy = parse_ok(text, 0);
+    tlog_signer_t *signer;
+    char err[TLOG_ERR_MAX] = "";
+    uint64_t now = (uint64_t)time(NULL);
+
+    assert_int_equal(tlog_signer_ed25519(W1_NAME, seed, TLOG_SIG_COSIGNATURE, &signer, err), 0);
+    for (int future = 0; future < 2; future++) {
+        uint64_t when = now + POLICY_CLOCK_SKEW_S + (future ? 60 : -60);
+        char *line, *note;
+        size_t line_len;
+        assert_int_equal(tlog_note_sign_line(cosigned, (size_t)(blank + 1 - cosigned), signer, when * 1000, &line, &line_len, err),
+                         0);
+        note = testutil_format("%.*s%s", (int)(w1 - cosigned), cosigned, line);
+        assert_int_equal(meets(policy, note, err), !future);
+        if (future)
+            testutil_assert_mentions(err, "timestamped in the future");
+        tlog_note_t *parsed = parse_note(note);
+        assert_int_equal(policy_note_meets_quorum(policy, parsed, 0, err), 1);
+        tlog_note_free(parsed);
+        free(note);
+        free(line);
+    }
+    tlog_signer_free(signer);
+    policy_free(policy);
+    free(text);
+    free(seed);
     json_decref(root);
 }
 
@@ -654,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_policy_evaluation_vectors),
         cmocka_unit_test(test_policy_forged_cosignature_is_an_error),
         cmocka_unit_test(test_policy_requires_a_listed_log_signature),
+        cmocka_unit_test(test_policy_future_cosignature_does_not_count),
         cmocka_unit_test(test_policy_nested_groups_any_order),
         cmocka_unit_test(test_policy_shared_members),
         cmocka_unit_test(test_policy_quorum_none_is_always_met),

@@ -170,6 +170,71 @@ static void test_tlog_durable_batches(void **state)
         free(paths[i]);
 }
 
+/* Each call is counted by kind, failing or not: a write is one write, one fsync, one rename, one directory fsync. */
+static void test_tlog_durable_counts_calls(void **state)
+{
+    (void)state;
+    char err[TLOG_ERR_MAX];
+    tlog_durable_fault_arm(TLOG_FAULT_RENAME, 2);
+    assert_int_equal(tlog_durable_write(testutil_path("counted"), "1", 1, 0, err), 0);
+    assert_int_equal(tlog_durable_write(testutil_path("counted"), "2", 1, 0, err), -1);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_WRITE), 2);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_FSYNC), 2);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_RENAME), 2);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_DIRSYNC), 1);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_NONE), 0);
+    tlog_durable_fault_arm(TLOG_FAULT_NONE, 0);
+    assert_int_equal(tlog_durable_calls(TLOG_FAULT_WRITE), 0);
+}
+
+/* testutil_path of sweep/name (the same static buffer). */
+static char *in_sweep(const char *name)
+{
+    char relative[64];
+    snprintf(relative, sizeof(relative), "sweep/%s", name);
+    return testutil_path(relative);
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+/* Only regular files named exactly like a temporary file go; everything else stays. */
+static void test_tlog_durable_sweep_removes_only_temporaries(void **state)
+{
+    (void)state;
+    static const char *const temporaries[] = {".checkpoint.a1B2c3", ".000.ZZZZZZ", ".x.000000"};
+    static const char *const kept[] = {"checkpoint",          ".checkpoint",        "checkpoint.a1B2c3", ".checkpoint.a1B2c",
+                                       ".checkpoint.a1B2c3d", ".checkpoint.a1B2-3", "..a1B2c3",          ".checkpoint_a1B2c3"};
+    char err[TLOG_ERR_MAX];
+    size_t removed = 7;
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("sweep"), err), 0);
+    for (size_t i = 0; i < sizeof(temporaries) / sizeof(temporaries[0]); i++)
+        touch(in_sweep(temporaries[i]));
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        touch(in_sweep(kept[i]));
+    assert_int_equal(mkdir(in_sweep(".dir.abcdef"), 0755), 0);
+    assert_int_equal(symlink("checkpoint", in_sweep(".link.abcdef")), 0);
+
+    assert_int_equal(tlog_durable_sweep(testutil_path("sweep"), &removed, err), 0);
+    assert_int_equal(removed, 7 + 3);
+    for (size_t i = 0; i < sizeof(temporaries) / sizeof(temporaries[0]); i++)
+        assert_int_equal(access(in_sweep(temporaries[i]), F_OK), -1);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        assert_int_equal(access(in_sweep(kept[i]), F_OK), 0);
+    assert_int_equal(access(in_sweep(".dir.abcdef"), F_OK), 0);
+    struct stat st;
+    assert_int_equal(lstat(in_sweep(".link.abcdef"), &st), 0);
+
+    removed = 0;
+    assert_int_equal(tlog_durable_sweep(testutil_path("sweep"), &removed, err), 0);
+    assert_int_equal(tlog_durable_sweep(testutil_path("missing"), &removed, err), 0);
+    assert_int_equal(removed, 0);
+}
+
 static void test_tlog_durable_read_file_limits(void **state)
 {
     (void)state;
@@ -193,6 +258,8 @@ int main(void)
         cmocka_unit_test(test_tlog_durable_faults_change_nothing),
         cmocka_unit_test(test_tlog_durable_batches),
         cmocka_unit_test(test_tlog_durable_read_file_limits),
+        cmocka_unit_test(test_tlog_durable_counts_calls),
+        cmocka_unit_test(test_tlog_durable_sweep_removes_only_temporaries),
     };
     return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

@@ -136,13 +136,67 @@ static void test_writer_storage_checkpoint(void **state)
     storage_free(storage);
 }
 
+static void plant(const char *relative)
+{
+    FILE *f = fopen(testutil_path(relative), "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+static int exists(const char *relative)
+{
+    return access(testutil_path(relative), F_OK) == 0;
+}
+
+/* The sweep takes the fixed folders, and with a bundle its folders; not other tile folders, not other names. */
+static void test_writer_storage_sweeps_temporaries(void **state)
+{
+    (void)state;
+    storage_t *storage = open_storage("sweep", 1);
+    char err[TLOG_ERR_MAX];
+    storage_bundle_t bundle;
+    storage_bundle_init(&bundle);
+    storage_bundle_add(&bundle, "tile/0/001.p/3", "h", 1, TLOG_DURABLE_IMMUTABLE);
+    storage_bundle_add(&bundle, "tile/data/001.p/3", "d", 1, TLOG_DURABLE_IMMUTABLE);
+    storage_bundle_add(&bundle, "tile/0/002.p/1", "h", 1, TLOG_DURABLE_IMMUTABLE);
+    storage_bundle_add(&bundle, "tile/data/001.p/4", "d", 1, TLOG_DURABLE_IMMUTABLE);
+    assert_int_equal(storage_bundle_publish(storage, &bundle, err), 0);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("sweep/data/roots"), err), 0);
+    assert_int_equal(tlog_durable_mkdirs(testutil_path("sweep/data/tile/0/000.p"), err), 0);
+    static const char *const fixed[] = {"sweep/data/.checkpoint.AAAAAA", "sweep/data/roots/.x.pem.BBBBBB",
+                                        "sweep/state/.dedup.db.CCCCCC", "sweep/state/staging/.1-ab.DDDDDD"};
+    static const char *const in_bundle[] = {"sweep/data/tile/0/001.p/.3.EEEEEE", "sweep/data/tile/data/001.p/.4.FFFFFF",
+                                            "sweep/data/tile/0/002.p/.1.GGGGGG"};
+    for (size_t i = 0; i < 4; i++)
+        plant(fixed[i]);
+    for (size_t i = 0; i < 3; i++)
+        plant(in_bundle[i]);
+    plant("sweep/data/tile/0/000.p/.7.HHHHHH"); /* no round that could be replayed writes there */
+    plant("sweep/data/checkpoint.IIIIII");
+
+    size_t removed = 0;
+    assert_int_equal(storage_sweep(storage, &removed, err), 0);
+    assert_int_equal(removed, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_false(exists(fixed[i]));
+    assert_true(exists(in_bundle[0]));
+    assert_int_equal(storage_bundle_sweep(storage, &bundle, &removed, err), 0);
+    assert_int_equal(removed, 4 + 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_false(exists(in_bundle[i]));
+    assert_true(exists("sweep/data/tile/0/000.p/.7.HHHHHH"));
+    assert_true(exists("sweep/data/checkpoint.IIIIII"));
+    assert_true(exists("sweep/data/tile/data/001.p/4"));
+    storage_bundle_free(&bundle);
+    storage_free(storage);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_writer_storage_open_requires_existing_root),
-        cmocka_unit_test(test_writer_storage_bundle_round_trip),
-        cmocka_unit_test(test_writer_storage_rejects_corrupt_bundle),
-        cmocka_unit_test(test_writer_storage_checkpoint),
+        cmocka_unit_test(test_writer_storage_open_requires_existing_root), cmocka_unit_test(test_writer_storage_bundle_round_trip),
+        cmocka_unit_test(test_writer_storage_rejects_corrupt_bundle),      cmocka_unit_test(test_writer_storage_checkpoint),
+        cmocka_unit_test(test_writer_storage_sweeps_temporaries),
     };
     return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

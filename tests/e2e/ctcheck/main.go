@@ -6,7 +6,8 @@
 //   - checkpoint: three lines (origin, size, root), exactly two signatures by
 //     the log: the RFC 6962 note signature (0x05; key ID, the 50-byte
 //     TreeHeadSignature input and the ECDSA signature rebuilt here) and the
-//     Ed25519 one (x/mod note, vkey from log.v3.json verifier_key);
+//     Ed25519 one (x/mod note, vkey from log.v3.json verifier_key); lines by
+//     other keys (witness cosignatures) only, and then at least one, with -cosigned;
 //   - hash tiles: every tile the tree needs exists and is authenticated
 //     against the checkpoint by tlog.TileHashReader, tlog.TreeHash gives the
 //     checkpoint's root, and every other tile file (an older partial tile) is
@@ -27,7 +28,7 @@
 //     and holds the submitted certificate (or precertificate) and chain.
 //
 // Usage: ctcheck -storage DIR -origin ORIGIN [-pubkey PEM] [-roots PEM]
-// [-scts FILE] [-min-size N]. Prints one summary line; exits 1 with the first
+// [-scts FILE] [-min-size N] [-cosigned]. Prints one summary line; exits 1 with the first
 // mismatch.
 package main
 
@@ -246,8 +247,9 @@ type checker struct {
 	entries   []*entry
 	issuers   map[[32]byte]*x509.Certificate
 	verified  map[[64]byte]bool // (child, parent) fingerprints whose signature checked out
+	cosigned  bool              // -cosigned: the checkpoint must carry witness cosignature lines
 
-	hashTiles, olderTiles, dataTiles, olderDataTiles, scts, precerts int
+	cosignatures, hashTiles, olderTiles, dataTiles, olderDataTiles, scts, precerts int
 }
 
 func readFile(path string) []byte {
@@ -306,8 +308,20 @@ func (c *checker) checkpoint() {
 	if err != nil {
 		fail("checkpoint: Ed25519 signature (x/mod note): %v\n%s", err, msg)
 	}
-	if len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 1 {
-		fail("checkpoint: %d verified and %d other signature lines, want exactly 1 and 1 (Ed25519, RFC 6962)", len(n.Sigs), len(n.UnverifiedSigs))
+	// Witness cosignatures are lines by other keys (checked by quorumcheck, not here): set aside, and required with -cosigned.
+	var logSigs []note.Signature
+	for _, sig := range n.UnverifiedSigs {
+		if sig.Name == c.origin {
+			logSigs = append(logSigs, sig)
+		} else {
+			c.cosignatures++
+		}
+	}
+	if len(n.Sigs) != 1 || len(logSigs) != 1 {
+		fail("checkpoint: %d verified and %d other signature lines by the log, want exactly 1 and 1 (Ed25519, RFC 6962)", len(n.Sigs), len(logSigs))
+	}
+	if c.cosigned != (c.cosignatures > 0) {
+		fail("checkpoint: %d cosignature lines; -cosigned=%v", c.cosignatures, c.cosigned)
 	}
 	lines := strings.Split(strings.TrimSuffix(n.Text, "\n"), "\n")
 	if len(lines) != 3 {
@@ -328,7 +342,7 @@ func (c *checker) checkpoint() {
 	copy(c.root[:], rootBytes)
 
 	// RFC6962NoteSignature: key ID = SHA-256(origin || 0x0A || 0x05 || LogID)[:4], then u64 timestamp, digitally-signed.
-	sig := n.UnverifiedSigs[0]
+	sig := logSigs[0]
 	idInput := append(append([]byte(c.origin), 0x0a, 0x05), c.logID[:]...)
 	id := sha256.Sum256(idInput)
 	if sig.Name != c.origin || sig.Hash != binary.BigEndian.Uint32(id[:4]) {
@@ -965,13 +979,14 @@ func main() {
 	rootsPath := flag.String("roots", "", "PEM bundle: every chain must end in one of these")
 	scts := flag.String("scts", "", "JSON lines of received SCTs")
 	minSize := flag.Int64("min-size", 0, "the tree must have at least this many entries")
+	cosigned := flag.Bool("cosigned", false, "the checkpoint carries witness cosignature lines (other keys' lines)")
 	flag.Parse()
 	if *storage == "" || *origin == "" || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
 	c := &checker{dir: *storage, origin: *origin, tiles: map[string][]byte{}, issuers: map[[32]byte]*x509.Certificate{},
-		verified: map[[64]byte]bool{}}
+		verified: map[[64]byte]bool{}, cosigned: *cosigned}
 	if *rootsPath != "" {
 		c.roots = map[[32]byte]bool{}
 		for rest := readFile(*rootsPath); ; {
@@ -996,7 +1011,7 @@ func main() {
 	if *scts != "" {
 		c.sctsCheck(*scts)
 	}
-	fmt.Printf("ctcheck: OK: %s at size %d: %d hash tiles (+%d older partial), %d data tiles (+%d older partial), "+
+	fmt.Printf("ctcheck: OK: %s at size %d (%d cosignature lines): %d hash tiles (+%d older partial), %d data tiles (+%d older partial), "+
 		"%d issuers, %d SCTs (%d precert) found in the tree; %d temporary files left by interrupted writes\n", c.origin,
-		c.size, c.hashTiles, c.olderTiles, c.dataTiles, c.olderDataTiles, issuers, c.scts, c.precerts, c.temporaries())
+		c.size, c.cosignatures, c.hashTiles, c.olderTiles, c.dataTiles, c.olderDataTiles, issuers, c.scts, c.precerts, c.temporaries())
 }

@@ -1,0 +1,39 @@
+/*
+ * What the gateway can prove about a log from its storage alone: the public
+ * key from log.v3.json, and the checkpoint verified with that key for the
+ * configured origin. /health, the log's page and /metrics read it.
+ */
+#ifndef FARO_GATEWAY_STATUS_H
+#define FARO_GATEWAY_STATUS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "tlog/hash.h"
+#include "tlog/note.h"
+
+typedef struct gateway_status {
+    json_t *log_json;      /* parsed log.v3.json, or NULL if it could not be read */
+    int verified;          /* the checkpoint verified; the fields below are set */
+    uint64_t size;         /* tree size */
+    uint64_t timestamp_ms; /* of the RFC 6962 signature */
+    tlog_hash_t root;
+    uint8_t signature[TLOG_NOTE_SIG_MAX]; /* the TreeHeadSignature's digitally-signed struct (RFC 6962 get-sth) */
+    size_t signature_len;
+    char *checkpoint; /* the checkpoint file, NUL-terminated */
+    size_t checkpoint_len;
+} gateway_status_t;
+
+/*
+ * Reads and verifies; 0 with everything set, or -1 with err saying what is
+ * wrong ("checkpoint: signature does not verify ...") and whatever could be
+ * read kept in out. Free out with gateway_status_free either way.
+ */
+int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_t *out, char *err);
+void gateway_status_free(gateway_status_t *status);
+/* A string field of log.v3.json, or NULL. */
+const char *gateway_status_field(const gateway_status_t *status, const char *key);
+
+#endif
