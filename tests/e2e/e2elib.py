@@ -240,12 +240,13 @@ class Writer(Daemon):
     """faro-writer; the template's @PORT@ becomes its listen port."""
 
     name = "faro-writer"
+    threads = 4  # --threads (HTTP threads)
 
     def config_text(self, template_text):
         return template_text.replace("@PORT@", str(self.port))
 
     def flags(self, create_missing=False):
-        return ["--threads", "4"] + (["--create-missing"] if create_missing else [])
+        return ["--threads", str(self.threads)] + (["--create-missing"] if create_missing else [])
 
     def start(self, create_missing=False, wait=True, env=None, preexec_fn=None):
         self.port = free_port()
