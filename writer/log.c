@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "config/log.h"
+#include "config/progress.h"
 #include "tlog/checkpoint.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
@@ -209,9 +210,14 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
         } else {
             faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
                      (unsigned long long)lock->size, bundle.files);
+            /* Publishing is one call, so a long replay reports only its end (at most a round's files: pool_size entries). */
+            faro_progress_t replay = {.subject = name, .what = "bundle replay", .unit = "files", .total = bundle.files};
+            faro_progress_start(&replay, 0, faro_progress_now_ms());
             int published_ok = storage_bundle_sweep(log->storage, &bundle, swept, err);
             if (published_ok == 0)
                 published_ok = storage_bundle_publish(log->storage, &bundle, err);
+            if (published_ok == 0)
+                faro_progress_finish(&replay, bundle.files, faro_progress_now_ms());
             storage_bundle_free(&bundle);
             if (published_ok != 0)
                 goto done;
