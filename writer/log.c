@@ -41,21 +41,25 @@ uint64_t writer_log_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Errors name the setting: "key: /etc/faro/log.pem: private key file has mode 0644, ...". */
 static int load_keys(writer_log_t *log, char *err)
 {
     const faro_log_config_t *config = log->config;
     EVP_PKEY *ed25519 = NULL;
     uint8_t seed[32];
+    char why[TLOG_ERR_MAX];
     int ret = -1;
 
-    if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, err) != 0)
-        return -1;
+    if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, why) != 0)
+        return tlog_errorf(err, "key: %s", why);
     if (tlog_key_log_id(log->key, log->log_id, err) != 0)
         return -1;
-    if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, err) != 0)
-        return -1;
-    if (tlog_key_ed25519_seed(ed25519, seed, err) != 0)
+    if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, why) != 0)
+        return tlog_errorf(err, "ed25519_key: %s", why);
+    if (tlog_key_ed25519_seed(ed25519, seed, why) != 0) {
+        tlog_errorf(err, "ed25519_key: %s", why);
         goto done;
+    }
     if (tlog_signer_rfc6962(config->origin, log->key, &log->signers[0], err) != 0 ||
         tlog_signer_ed25519(config->origin, seed, TLOG_SIG_ED25519, &log->signers[1], err) != 0)
         goto done;
