@@ -262,6 +262,8 @@ static int string_value(walk_t *w, const char *path, const setting_t *s, const c
             n--;
         break;
     case T_PATH:
+        if ((why = config_check_path(text)) != NULL)
+            return key_error(w, path, "%s", why);
         if ((*out = resolve_path(w, text)) == NULL)
             return key_error(w, path, "out of memory");
         if (strlen(*out) >= PATH_MAX) {

@@ -53,6 +53,8 @@ int config_eku_valid(const char *s);
 const char *config_check_listen(const char *s);
 /* With prefix set, a query is refused too; *scheme_len is the length of "http://" or "https://". */
 const char *config_check_url(const char *s, int prefix, size_t *scheme_len);
+/* A file path: no control characters and no PEM text (a key pasted in place of its path); the reason never quotes s. */
+const char *config_check_path(const char *s);
 
 /* The names config_eku_valid accepts, comma separated, for messages. */
 extern const char config_eku_names[];

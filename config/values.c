@@ -1,10 +1,10 @@
 /*
  * The value syntaxes of faro.yaml, each checked on its own: whole numbers,
  * rates, durations, RFC 3339 UTC times, "host:port" listen addresses, http(s)
- * URLs, log names, dotted OIDs and extended key usage names. Every checker is
- * a single pass over its string, allocates nothing, and never reads past the
- * NUL; none accepts a sign, white space, or leading zeros in a number (YAML 1.1
- * would read "010" as octal).
+ * URLs, file paths, log names, dotted OIDs and extended key usage names.
+ * Every checker is a single pass over its string, allocates nothing, and
+ * never reads past the NUL; none accepts a sign, white space, or leading
+ * zeros in a number (YAML 1.1 would read "010" as octal).
  */
 #include <stdio.h>
 #include <string.h>
@@ -324,5 +324,14 @@ const char *config_check_url(const char *s, int prefix, size_t *scheme_len)
         if (!port_valid(port))
             return "has a port outside 1 to 65535";
     }
+    return NULL;
+}
+
+const char *config_check_path(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || strncmp(s, "-----BEGIN", 10) == 0)
+            return "must be the path of a file, not its contents (the value holds PEM text or a control character; it is not "
+                   "repeated here)";
     return NULL;
 }

@@ -9,6 +9,9 @@
  * root of the new prefix (tlog_tree_hash over the same tiles: O(log n) node
  * reads). An idle visit costs one small file read and one stat.
  *
+ * A backlog of more than a batch is announced, reported every few seconds
+ * and its end logged (config/progress.h).
+ *
  * Errors (a checkpoint that does not verify, a missing tile, SQLite) are
  * logged once per distinct message and retried on the next visit; nothing
  * is published from a failed step.
@@ -22,6 +25,8 @@
 #include <time.h>
 
 #include "config/log.h"
+#include "config/clock.h"
+#include "config/progress.h"
 #include "gateway/ct_log.h"
 #include "gateway/files.h"
 #include "gateway/internal.h"
@@ -33,8 +38,6 @@
 
 /* Leaves per index transaction: 64 full tiles, 512 KiB of hashes. */
 #define CT_INDEX_BATCH (64 * TLOG_TILE_WIDTH)
-/* How often a backlog is reported. */
-#define CT_REPORT_MS 5000
 
 typedef struct ct_log {
     const faro_log_config_t *config;
@@ -55,7 +58,7 @@ typedef struct ct_log {
     tlog_tile_reader_t reader;
     char last_error[TLOG_ERR_MAX];
     int catching_up;
-    uint64_t backlog_from, backlog_started_ms, reported_ms;
+    faro_progress_t backlog; /* while catching_up */
 } ct_log_t;
 
 struct ct_logs {
@@ -68,13 +71,6 @@ struct ct_logs {
     pthread_cond_t stop_cond;
     int stopping;
 };
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Logs err unless it is the message logged last for this log. */
 static void report(ct_log_t *log, const char *err)
@@ -142,28 +138,24 @@ static int refresh_roots(ct_log_t *log, char *err)
     return 0;
 }
 
-/* Reports a backlog of more than a batch every CT_REPORT_MS, and when it is done; this batch began at started_ms. */
+/* Reports a backlog of more than a batch from its start to its end (every few seconds); this batch began at started_ms. */
 static void report_progress(ct_log_t *log, uint64_t started_ms, uint64_t before, uint64_t indexed, uint64_t size)
 {
-    uint64_t now = monotonic_ms();
+    uint64_t now = faro_monotonic_ms();
     if (!log->catching_up && size - before > CT_INDEX_BATCH) {
         log->catching_up = 1;
-        log->backlog_from = before;
-        log->backlog_started_ms = started_ms;
-        log->reported_ms = now;
-        faro_log(FARO_LOG_INFO, log->config->name, "leaf index: %llu leaves to index, from leaf %llu",
-                 (unsigned long long)(size - before), (unsigned long long)before);
-    } else if (log->catching_up && indexed == size) {
+        log->backlog =
+            (faro_progress_t){.subject = log->config->name, .what = "leaf index", .unit = "leaves", .total = size, .announce = 1};
+        faro_progress_start(&log->backlog, before, started_ms);
+    }
+    if (!log->catching_up)
+        return;
+    log->backlog.total = size; /* the tree grows meanwhile */
+    if (indexed == size) {
         log->catching_up = 0;
-        faro_log(FARO_LOG_INFO, log->config->name, "leaf index: caught up at %llu leaves (%llu indexed in %.1f s)",
-                 (unsigned long long)size, (unsigned long long)(size - log->backlog_from),
-                 (double)(now - log->backlog_started_ms) / 1000);
-    } else if (log->catching_up && now - log->reported_ms >= CT_REPORT_MS) {
-        log->reported_ms = now;
-        double seconds = (double)(now - log->backlog_started_ms) / 1000;
-        faro_log(FARO_LOG_INFO, log->config->name, "leaf index: %llu of %llu leaves (%.0f%%), %.0f leaves/s",
-                 (unsigned long long)indexed, (unsigned long long)size, 100.0 * (double)indexed / (double)size,
-                 (double)(indexed - log->backlog_from) / (seconds > 0 ? seconds : 1));
+        faro_progress_finish(&log->backlog, indexed, now);
+    } else {
+        faro_progress_update(&log->backlog, indexed, now);
     }
 }
 
@@ -210,7 +202,7 @@ static int index_step(ct_log_t *log, tlog_hash_t *batch, char *err)
     }
     if (size == sth.size)
         return 0;
-    uint64_t started_ms = monotonic_ms();
+    uint64_t started_ms = faro_monotonic_ms();
     size_t n = sth.size - size < CT_INDEX_BATCH ? (size_t)(sth.size - size) : CT_INDEX_BATCH;
     for (size_t i = 0; i < n; i++)
         if (nodes.read(nodes.ctx, 0, size + i, &batch[i], err) != 0)

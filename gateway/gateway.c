@@ -95,7 +95,10 @@ static int ssl_context(gateway_t *gw, char *err)
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         SSL_CTX_free(ctx);
-        return tlog_errorf(err, "gateway.tls_key: %s: %s", key, ERR_reason_error_string(ERR_get_error()));
+        tlog_errorf(err, "gateway.tls_key: %s: is not the PEM private key of the certificate in gateway.tls_cert (%s)", key,
+                    ERR_reason_error_string(ERR_get_error()));
+        ERR_clear_error();
+        return -1;
     }
     h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
     gw->ssl_ctx = ctx;

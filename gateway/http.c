@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/clock.h"
 #include "config/log.h"
 #include "gateway/client.h"
 #include "gateway/file_cache.h"
@@ -45,13 +46,6 @@ typedef struct request_view {
     tlog_tile_t tile;
     h2o_iovec_t user_agent; /* {NULL, 0} when absent */
 } request_view_t;
-
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 gateway_log_t *gateway_find_log(gateway_t *gw, const char *path, size_t len, const char **rel, size_t *rel_len)
 {
@@ -194,7 +188,7 @@ static uint64_t rate_limit(gateway_t *gw, h2o_req_t *req, gateway_kind_t kind, c
 {
     if (kind == GATEWAY_KIND_CHECKPOINT || kind == GATEWAY_KIND_LOG_JSON)
         return 0;
-    uint64_t now = monotonic_ns(), wait;
+    uint64_t now = faro_monotonic_ns(), wait;
     int new_partial = kind == GATEWAY_KIND_PARTIAL_TILE && mtime != NULL && partial_tile_is_new(gw, mtime);
     ssize_t ua = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
     h2o_iovec_t agent = ua >= 0 ? req->headers.entries[ua].value : h2o_iovec_init(NULL, 0);
@@ -355,7 +349,7 @@ static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
     socklen_t peer_len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
     char prefix[CLIENT_PREFIX_MAX];
     client_prefix(peer_len > 0 ? (struct sockaddr *)&peer : NULL, prefix);
-    uint64_t now_ns = monotonic_ns();
+    uint64_t now_ns = faro_monotonic_ns();
     heavy_hitters_add(gw->by_agent, thread, v.user_agent.base, v.user_agent.len, prefix, strlen(prefix), now_ns);
     heavy_hitters_add(gw->by_prefix, thread, prefix, strlen(prefix), v.user_agent.base, v.user_agent.len, now_ns);
 }

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         usage();
 
     sigset_t signals;
-    server_take_signals(&signals, 0);
+    server_take_signals(&signals, 1);
 
     faro_config_t *config;
     if (faro_config_load(config_path, &config, err) != 0)
@@ -60,7 +60,9 @@ int main(int argc, char **argv)
     if (gateway_start(config, &gw, err) != 0)
         faro_fatal("faro-gateway", "refusing to start: %s", err);
     int sig;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+        faro_log(FARO_LOG_INFO, "faro-gateway",
+                 "SIGHUP: nothing to reload (storage is read as it changes); restart to apply a new faro.yaml");
     faro_log(FARO_LOG_INFO, "faro-gateway", "stopping");
     gateway_stop(gw);
     faro_config_free(config);

@@ -292,9 +292,12 @@ static int keygen_run(const keygen_options_t *opts)
         return -1;
     if (!opts->print_only && keygen_generate(opts->ecdsa_path, opts->ed25519_path) != 0)
         return -1;
-    if (tlog_key_load_private(opts->ecdsa_path, EVP_PKEY_EC, &ec, err) != 0 ||
-        tlog_key_load_private(opts->ed25519_path, EVP_PKEY_ED25519, &ed, err) != 0) {
-        keygen_fail("%s", err);
+    if (tlog_key_load_private(opts->ecdsa_path, EVP_PKEY_EC, &ec, err) != 0) {
+        keygen_fail("--ecdsa: %s", err);
+        goto fail;
+    }
+    if (tlog_key_load_private(opts->ed25519_path, EVP_PKEY_ED25519, &ed, err) != 0) {
+        keygen_fail("--ed25519: %s", err);
         goto fail;
     }
     rc = keygen_print(origin, ec, ed, submission_url, monitoring_url);

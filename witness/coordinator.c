@@ -31,13 +31,6 @@
 
 #define IDLE_WAIT_MS 1000
 
-uint64_t witness_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void witness_checkpoint_release(witness_checkpoint_t *cp)
 {
     if (cp == NULL || --cp->refs > 0)
@@ -108,7 +101,7 @@ void witness_submit(witness_t *w, const char *checkpoint, size_t len)
     memcpy(cp->note, checkpoint, len);
     cp->len = len;
     cp->refs = 1;
-    cp->handed_ms = witness_monotonic_ms();
+    cp->handed_ms = faro_monotonic_ms();
     cp->handed_s = (uint64_t)time(NULL);
     pthread_mutex_lock(&w->lock);
     witness_checkpoint_t *old = w->pending;
@@ -147,7 +140,7 @@ static void collection_begin(witness_t *w, witness_checkpoint_t *cp)
     if (c == NULL || (c->eval = policy_eval_new(w->policy)) == NULL || (c->answered = calloc(w->nendpoints, 1)) == NULL)
         abort();
     c->checkpoint = cp;
-    c->deadline_ms = witness_monotonic_ms() + w->config->witness_timeout_ms;
+    c->deadline_ms = faro_monotonic_ms() + w->config->witness_timeout_ms;
     w->collection = c;
 }
 
@@ -169,7 +162,7 @@ static int publish(witness_t *w, const witness_collection_t *c, const tlog_buf_t
         faro_fatal(w->config->name, "publishing the cosigned checkpoint of size %" PRIu64 ": %s", c->checkpoint->size, err);
     if (rc != 0)
         return -1;
-    witness_histogram_observe(&w->metrics.delay, witness_monotonic_ms() - c->checkpoint->handed_ms);
+    witness_histogram_observe(&w->metrics.delay, faro_monotonic_ms() - c->checkpoint->handed_ms);
     atomic_store(&w->metrics.published_size, c->checkpoint->size);
     return 0;
 }
@@ -284,7 +277,7 @@ static void *coordinator_main(void *arg)
         dispatch(w);
 
         int wait = IDLE_WAIT_MS, running;
-        uint64_t now = witness_monotonic_ms();
+        uint64_t now = faro_monotonic_ms();
         if (w->collection != NULL)
             wait = w->collection->deadline_ms > now ? (int)(w->collection->deadline_ms - now) : 0;
         curl_multi_poll(w->multi, NULL, 0, wait, NULL);
@@ -297,7 +290,7 @@ static void *coordinator_main(void *arg)
                 continue;
             witness_endpoint_done(e, msg->data.result);
         }
-        if (w->collection != NULL && witness_monotonic_ms() >= w->collection->deadline_ms)
+        if (w->collection != NULL && faro_monotonic_ms() >= w->collection->deadline_ms)
             collection_end(w);
         for (size_t i = 0; i < w->nendpoints && w->collection == NULL; i++)
             witness_endpoint_store_size(&w->endpoints[i]);

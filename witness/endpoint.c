@@ -203,7 +203,7 @@ void witness_endpoint_send(witness_endpoint_t *e, witness_checkpoint_t *cp, int 
     cp->refs++;
     e->sent_old = old;
     e->retried = retry;
-    e->started_ms = witness_monotonic_ms();
+    e->started_ms = faro_monotonic_ms();
     CURLMcode rc = curl_multi_add_handle(w->multi, e->curl);
     if (rc != CURLM_OK) {
         faro_log(FARO_LOG_ERROR, w->config->name, "witness %s: libcurl: %s", e->label, curl_multi_strerror(rc));
@@ -238,7 +238,7 @@ void witness_endpoint_done(witness_endpoint_t *e, CURLcode result)
         abort();
     curl_multi_remove_handle(w->multi, e->curl);
     e->checkpoint = NULL;
-    witness_histogram_observe(&e->metrics.latency, witness_monotonic_ms() - e->started_ms);
+    witness_histogram_observe(&e->metrics.latency, faro_monotonic_ms() - e->started_ms);
     if (result == CURLE_OK) {
         witness_expect_t expect = {
             .checkpoint = cp->note,

@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "config/clock.h"
 #include "policy/policy.h"
 #include "tlog/merkle.h"
 #include "witness/protocol.h"
@@ -134,7 +135,6 @@ struct witness {
     } metrics;
 };
 
-uint64_t witness_monotonic_ms(void);
 void witness_checkpoint_release(witness_checkpoint_t *cp);
 
 /* endpoint.c: sets up the endpoints of the policy's witnesses, grouped by URL. */

@@ -27,6 +27,8 @@
 #include <openssl/crypto.h>
 
 #include "config/log.h"
+#include "config/clock.h"
+#include "config/progress.h"
 #include "tlog/checkpoint.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
@@ -42,24 +44,28 @@ uint64_t writer_log_now_ms(void)
 
 #define NONCES_MAX 50000
 
+/* Errors name the setting: "key: /etc/faro/log.pem: private key file has mode 0644, ...". */
 static int load_keys(writer_log_t *log, char *err)
 {
     const faro_log_config_t *config = log->config;
     EVP_PKEY *ed25519 = NULL;
     uint8_t seed[32];
+    char why[TLOG_ERR_MAX];
     int ret = -1;
 
-    if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, err) != 0)
-        return -1;
+    if (tlog_key_load_private(config->key, EVP_PKEY_EC, &log->key, why) != 0)
+        return tlog_errorf(err, "key: %s", why);
     if (tlog_key_log_id(log->key, log->log_id, err) != 0)
         return -1;
     /* A round's worth of nonces, within reason: beyond it SCTs are signed the ordinary way. */
     if ((log->nonces = tlog_nonces_new(log->key, config->pool_size < NONCES_MAX ? config->pool_size : NONCES_MAX, err)) == NULL)
         return -1;
-    if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, err) != 0)
-        return -1;
-    if (tlog_key_ed25519_seed(ed25519, seed, err) != 0)
+    if (tlog_key_load_private(config->ed25519_key, EVP_PKEY_ED25519, &ed25519, why) != 0)
+        return tlog_errorf(err, "ed25519_key: %s", why);
+    if (tlog_key_ed25519_seed(ed25519, seed, why) != 0) {
+        tlog_errorf(err, "ed25519_key: %s", why);
         goto done;
+    }
     if (tlog_signer_rfc6962(config->origin, log->key, &log->signers[0], err) != 0 ||
         tlog_signer_ed25519(config->origin, seed, TLOG_SIG_ED25519, &log->signers[1], err) != 0)
         goto done;
@@ -214,9 +220,14 @@ static int reconcile(writer_log_t *log, int create_missing, tlog_checkpoint_t *l
         } else {
             faro_log(FARO_LOG_WARN, name, "replaying the staged bundle of size %llu (%zu files) after a crash before publication",
                      (unsigned long long)lock->size, bundle.files);
+            /* Publishing is one call, so a long replay reports only its end (at most a round's files: pool_size entries). */
+            faro_progress_t replay = {.subject = name, .what = "bundle replay", .unit = "files", .total = bundle.files};
+            faro_progress_start(&replay, 0, faro_monotonic_ms());
             int published_ok = storage_bundle_sweep(log->storage, &bundle, swept, err);
             if (published_ok == 0)
                 published_ok = storage_bundle_publish(log->storage, &bundle, err);
+            if (published_ok == 0)
+                faro_progress_finish(&replay, bundle.files, faro_monotonic_ms());
             storage_bundle_free(&bundle);
             if (published_ok != 0)
                 goto done;

@@ -28,17 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/clock.h"
 #include "config/log.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
 #include "writer/log_internal.h"
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static size_t key_slot(const tlog_hash_t *key, size_t nslots)
 {
@@ -489,7 +483,7 @@ static void observe_round(writer_log_t *log, uint64_t ms, size_t entries)
 static void round_run(writer_log_t *log)
 {
     const faro_log_config_t *config = log->config;
-    uint64_t started = monotonic_ms();
+    uint64_t started = faro_monotonic_ms();
     char err[TLOG_ERR_MAX];
     round_t r = {.ms = {started}};
     signer_t signers[SIGNERS_MAX] = {{.started = 0}};
@@ -529,7 +523,7 @@ static void round_run(writer_log_t *log)
     int staged = idle ? 0 : storage_bundle_stage(log->storage, &r.bundle, size, &root, err);
     if (staged == TLOG_DURABLE_FATAL)
         faro_fatal(config->name, "staging the round of size %llu: %s", (unsigned long long)size, err);
-    r.ms[1] = monotonic_ms();
+    r.ms[1] = faro_monotonic_ms();
     if (staged != 0 || writer_log_sign_checkpoint(log, size, &root, r.timestamp, &checkpoint, &checkpoint_len, err) != 0) {
         faro_log(FARO_LOG_ERROR, config->name, "round of %zu entries failed before commit: %s", r.batch->count, err);
         signers_join(signers);
@@ -545,11 +539,11 @@ static void round_run(writer_log_t *log)
     /* Commit: from here every failure stops the writer, and the next start finishes the round. */
     if (lockdb_replace(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, checkpoint, checkpoint_len, err) != 0)
         faro_fatal(config->name, "storing checkpoint %llu in the lock DB: %s", (unsigned long long)size, err);
-    r.ms[2] = monotonic_ms();
+    r.ms[2] = faro_monotonic_ms();
     if ((!idle && storage_bundle_publish(log->storage, &r.bundle, err) != 0) ||
         (log->witness == NULL && storage_write_checkpoint(log->storage, checkpoint, checkpoint_len, err) != 0))
         faro_fatal(config->name, "publishing tree size %llu: %s", (unsigned long long)size, err);
-    r.ms[3] = monotonic_ms();
+    r.ms[3] = faro_monotonic_ms();
     /* With witnessing the coordinator publishes the checkpoint once cosigned; handing it over does not wait. */
     if (log->witness != NULL)
         witness_submit(log->witness, checkpoint, checkpoint_len);
@@ -557,7 +551,7 @@ static void round_run(writer_log_t *log)
     log->checkpoint = checkpoint;
     log->checkpoint_len = checkpoint_len;
     log->checkpoint_ms = r.timestamp;
-    log->published_ms = monotonic_ms();
+    log->published_ms = faro_monotonic_ms();
     atomic_store(&log->metrics.tree_size, size);
     atomic_store(&log->metrics.checkpoint_ms, r.timestamp);
     fingerprint_merge(log->issuers_known, &r.issuers);
@@ -575,7 +569,7 @@ static void round_run(writer_log_t *log)
         pthread_mutex_unlock(&log->lock);
         answer_all(r.batch, 200, "the SCT could not be signed; please retry");
         /* The round's duration is what its submitters waited for: the dedup index is written after. */
-        r.ms[4] = monotonic_ms();
+        r.ms[4] = faro_monotonic_ms();
         observe_round(log, r.ms[4] - started, r.batch->count);
         if (r.ms[4] - started > config->sequence_interval_ms)
             faro_log(FARO_LOG_WARN, config->name,
@@ -606,21 +600,21 @@ static void *sequencer_main(void *arg)
 {
     writer_log_t *log = arg;
     uint64_t interval = log->config->sequence_interval_ms;
-    uint64_t next = monotonic_ms() + interval;
+    uint64_t next = faro_monotonic_ms() + interval;
     for (;;) {
         /* Until the tick, nonces for the next round's SCTs (a few at a time, to notice a stop), then a wait. */
         int more = 1;
-        while (more && monotonic_ms() < next) {
+        while (more && faro_monotonic_ms() < next) {
             more = tlog_nonces_fill(log->nonces, NONCES_PER_STEP) > 0;
             pthread_mutex_lock(&log->lock);
             more = more && !log->stopping;
             pthread_mutex_unlock(&log->lock);
         }
         pthread_mutex_lock(&log->lock);
-        while (!log->stopping && monotonic_ms() < next) {
+        while (!log->stopping && faro_monotonic_ms() < next) {
             struct timespec deadline;
             clock_gettime(CLOCK_MONOTONIC, &deadline);
-            uint64_t wait = next - monotonic_ms();
+            uint64_t wait = next - faro_monotonic_ms();
             deadline.tv_sec += (time_t)(wait / 1000);
             deadline.tv_nsec += (long)(wait % 1000) * 1000000;
             if (deadline.tv_nsec >= 1000000000) {
@@ -635,7 +629,7 @@ static void *sequencer_main(void *arg)
         if (stopping)
             return NULL;
         /* A round longer than the interval skips ticks instead of running back to back. */
-        uint64_t now = monotonic_ms();
+        uint64_t now = faro_monotonic_ms();
         next += interval;
         if (next <= now)
             next = now + interval;
@@ -646,7 +640,7 @@ int sequencer_start(writer_log_t *log, char *err)
 {
     pthread_condattr_t attr;
     log->issuers_known = calloc(1, sizeof(fingerprint_set_t));
-    log->published_ms = monotonic_ms();
+    log->published_ms = faro_monotonic_ms();
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_destroy(&log->wake);

@@ -1,5 +1,5 @@
 """Shared pieces of faro's end-to-end tests (writer-e2e.py, writer-crash.py, writer-faults.py, writer-roots.py,
-gateway-e2e.py, hostile.py, load.py, witness-e2e.py).
+gateway-e2e.py, gateway-progress.py, hostile.py, keys.py, load.py, witness-e2e.py).
 
 Starts and stops faro-writer and faro-gateway on free loopback ports, writes keys and
 configuration, talks HTTP/1.1 with keep-alive, reads a log's checkpoint from
@@ -82,10 +82,13 @@ class Log:
         self.key = os.path.join(keys, name + ".ecdsa.pem")
         self.ed25519_key = os.path.join(keys, name + ".ed25519.pem")
         self.pubkey = os.path.join(keys, name + ".pub.pem")
+        self.keygen_output = ""  # what faro-keygen printed making the keys (tests/e2e/keys.py reads it)
         if os.path.exists(self.pubkey):
             return  # the keys of an earlier run in the same folder (a benchmark's cached tree)
-        out = subprocess.run([keygen, "--origin", self.origin, "--ecdsa", self.key, "--ed25519", self.ed25519_key],
-                             capture_output=True, text=True, check=True).stdout
+        made = subprocess.run([keygen, "--origin", self.origin, "--ecdsa", self.key, "--ed25519", self.ed25519_key],
+                              capture_output=True, text=True, check=True)
+        self.keygen_output = made.stdout + made.stderr
+        out = made.stdout
         pem = re.search(r"-----BEGIN PUBLIC KEY-----\n.*?-----END PUBLIC KEY-----\n", out, re.S)
         check(pem is not None, "faro-keygen printed no public key:\n" + out)
         vkey = re.search(r"^Ed25519 verifier key: (\S+)$", out, re.M)
@@ -99,10 +102,10 @@ class Log:
             '  - name: "%s"' % self.name,
             '    submission_prefix: "http://%s"' % self.origin,
             '    monitoring_prefix: "http://%s"' % self.origin,
-            '    key: "%s"' % self.key,
-            '    ed25519_key: "%s"' % self.ed25519_key,
-            '    roots: "%s"' % roots,
-            '    storage: "%s"' % self.storage,
+            '    key: %s' % json.dumps(self.key),
+            '    ed25519_key: %s' % json.dumps(self.ed25519_key),
+            '    roots: %s' % json.dumps(roots),
+            '    storage: %s' % json.dumps(self.storage),
         ]
         for key, value in self.settings.items():
             lines.append("    %s: %s" % (key, json.dumps(value)))
@@ -132,7 +135,8 @@ RUNNING = []  # daemons and witnesses started and not yet reaped, killed if a te
 
 
 class Daemon:
-    """A faro daemon on fresh loopback ports; its stderr goes to a file checked for sanitizer reports.
+    """A faro daemon on fresh loopback ports; its stderr goes to a file checked for sanitizer reports, and each run's
+    stdout and stderr stay in <workdir>/<name>-<run>.stdout and .stderr.
 
     Subclasses say which binary, which command-line flags, how to fill the configuration
     template (config_text) and how to tell it is serving (ready_path on self.port)."""
@@ -165,14 +169,14 @@ class Daemon:
             f.write(text)
         self.runs += 1
         self.stderr_path = os.path.join(self.workdir, "%s-%d.stderr" % (self.name, self.runs))
+        stdout_path = os.path.join(self.workdir, "%s-%d.stdout" % (self.name, self.runs))
         args = [self.binary, "--config", config] + self.flags(**options)
         environment = dict(os.environ)
         environment["LSAN_OPTIONS"] = ":".join(
             filter(None, [environment.get("LSAN_OPTIONS"), "suppressions=" + LSAN_SUPPRESSIONS]))
         environment.update(env or {})
-        with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=environment,
-                                         preexec_fn=preexec_fn)
+        with open(self.stderr_path, "w") as err, open(stdout_path, "w") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=err, env=environment, preexec_fn=preexec_fn)
         if wait:
             wait_until(self.ready, 60, "%s to listen on port %d" % (self.name, self.port))
 

@@ -29,6 +29,7 @@ import base64
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -330,6 +331,10 @@ def test(args, workdir):
     gateway.start()
     time.sleep(3.5)  # every partial tile so far is now older than partial_tile_grace
 
+    # SIGHUP (logrotate, a reflexive `systemctl reload`) must not stop the gateway.
+    gateway.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: nothing to reload" in gateway.stderr(), 10, "the gateway to log the SIGHUP")
+    check(gateway.proc.poll() is None, "faro-gateway exited on SIGHUP")
     check_resources(gateway, log_)
     check_refusals(gateway)
     check_symlink(gateway, log_, workdir)

@@ -7,27 +7,52 @@ expected 4xx with a message, or, for protocol abuse, an error status or the
 connection closed, never a 5xx, a hang or a crash. Between cases both daemons
 must still answer, and at the end the tree is exactly what the valid
 submissions made it (no hostile request added, removed or half-wrote
-anything), every file in storage is complete, and no sanitizer spoke.
+anything; but see the mutants below), every file in storage is complete, and
+no sanitizer spoke.
 
 Also: slow-loris connections (headers trickled a byte at a time) are closed
 by the server's timeouts while a normal client is served at the same time.
+
+Then mutants (tests/e2e/mutants.py): requests derived from the valid ones
+(submissions the log holds, the gateway's reads) by random bit flips, cuts,
+repeated or dropped headers, other methods and versions, random paths and
+tile indices, mangled queries and mangled chain JSON and base64, each sent
+on its own connection (then half-closed). None may get a 5xx or go
+unanswered for 30 s, and both daemons are checked alive every 250 mutants.
+A mutant may be a valid chain of its own (an intermediate without its leaf)
+and be logged: at the end every entry beyond the valid submissions must be
+one a mutant was answered 200 for, and ctcheck verifies those SCTs with the
+others. The random seed is printed (FARO_HOSTILE_SEED=<seed> repeats a run).
+Short form: 250 mutants and 20 slow-loris connections per daemon;
+FARO_LONG=1: 25,000 mutants and 100 slow-loris connections per daemon.
 
 Usage: hostile.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --ctcheck BIN
 """
 
 import base64
+import collections
 import concurrent.futures
+import hashlib
+import http.client
+import io
 import json
 import os
+import random
+import re
+import select
 import socket
 import subprocess
 import sys
 import time
 
-from e2elib import (Client, Gateway, Log, Writer, chain_body, check, log, main, run_ctcheck, sct_record, wait_until,
-                    write_config)
+from e2elib import (Client, Gateway, Failure, Log, Writer, chain_body, check, leaf_index, log, main, run_ctcheck,
+                    sct_record, wait_until, write_config)
+from mutants import Mutator
 
-VALID = 20
+VALID = 20  # certificates submitted, and one precertificate
+LONG = os.environ.get("FARO_LONG") == "1"
+MUTANTS = 25000 if LONG else 250  # per daemon
+SLOW_LORIS = 100 if LONG else 20  # per daemon
 
 
 def raw(port, data, timeout=15):
@@ -186,7 +211,7 @@ def check_slow_loris(gateway, writer, log_):
     """Connections that trickle headers are closed by timeouts, and never hold back another client."""
     socks = []
     for port in (gateway.port, writer.port):
-        for _ in range(20):
+        for _ in range(SLOW_LORIS):
             s = socket.create_connection(("127.0.0.1", port), timeout=60)
             s.sendall(b"GET /h/checkpoint HTTP/1.1\r\nHost: x\r\n")
             socks.append(s)
@@ -194,25 +219,123 @@ def check_slow_loris(gateway, writer, log_):
     alive(writer, gateway, log_)
     check(time.monotonic() - started < 5, "slow clients held back a normal one")
     # Keep trickling a byte a second; h2o's request timeout (10 s) must close them anyway.
-    closed = 0
+    open_ = set(socks)
     deadline = time.monotonic() + 40
-    while closed < len(socks) and time.monotonic() < deadline:
-        time.sleep(1)
-        closed = 0
-        for s in socks:
+    while open_ and time.monotonic() < deadline:
+        for s in list(open_):
             try:
                 s.sendall(b"X")
-                s.settimeout(0.01)
-                if s.recv(1024) == b"":
-                    closed += 1
-            except socket.timeout:
-                pass
             except OSError:
-                closed += 1
+                open_.discard(s)
+        readable, _, _ = select.select(list(open_), [], [], 1)
+        for s in readable:
+            try:
+                if s.recv(65536) == b"":
+                    open_.discard(s)
+            except OSError:
+                open_.discard(s)
     for s in socks:
         s.close()
-    check(closed == len(socks), "only %d of %d slow-loris connections were closed within 40 s" % (closed, len(socks)))
+    check(not open_, "only %d of %d slow-loris connections were closed within 40 s" % (len(socks) - len(open_), len(socks)))
     return len(socks)
+
+
+def send_mutant(port, data):
+    """Sends data on a new connection and half-closes it; everything the server sent before it closed (None: no close
+    within 30 s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server closed first: what it sent is still readable
+        chunks = []
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        except ConnectionResetError:
+            return b"".join(chunks)
+        except socket.timeout:
+            return None
+
+
+STATUS_LINE = re.compile(rb"(?:^|\n)HTTP/1\.[01] (\d{3}) ")
+
+
+class ReplyBytes:
+    """A received reply as the socket http.client.HTTPResponse reads from (it undoes chunked encoding)."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def makefile(self, mode):
+        return io.BytesIO(self.data)
+
+
+def new_entry(what, data, reply, tree_size):
+    """For a submission the writer answered 200: an SCT record (e2elib.sct_record) if it is for an entry past
+    tree_size (a mutant that is a valid chain of its own), else None."""
+    response = http.client.HTTPResponse(ReplyBytes(reply))
+    response.begin()
+    try:
+        sct = json.loads(response.read())
+    except ValueError:
+        return None  # get-roots, or more than one answer
+    if not isinstance(sct, dict) or "sct_version" not in sct or leaf_index(sct) < tree_size:
+        return None
+    path = data.split(b" ", 2)[1].decode("latin-1")
+    try:
+        chain = json.loads(data.partition(b"\r\n\r\n")[2])["chain"]
+        for cert in chain:
+            base64.b64decode(cert, validate=True)
+    except (ValueError, KeyError, TypeError) as e:
+        raise Failure("writer mutant %s: logged as entry %d, but its chain does not read back (%s)" % (what,
+                                                                                                 leaf_index(sct), e))
+    submission = {"endpoint": path.rsplit("/", 1)[1], "chain": chain}
+    return leaf_index(sct), sct_record(submission, json.dumps(sct).encode())
+
+
+def check_mutant(what, target, data, reply, tree_size):
+    """The statuses of the answers to one mutant, which must be no 5xx, and the new entry it made (or None)."""
+    check(reply is not None, "%s mutant %s: no answer and no close within 30 s" % (target, what))
+    statuses = [int(m) for m in STATUS_LINE.findall(reply)]
+    check(reply == b"" or reply.startswith(b"HTTP/1."), "%s mutant %s: answered %r" % (target, what, reply[:80]))
+    check(all(s < 500 for s in statuses), "%s mutant %s: answered %r" % (target, what, reply[:300]))
+    made = new_entry(what, data, reply, tree_size) if target == "writer" and statuses[:1] == [200] else None
+    return statuses or ["closed"], made
+
+
+def check_mutants(writer, gateway, log_, mutator, tree_size):
+    """
+    MUTANTS mutants for each daemon, 8 at a time; both daemons checked alive every 250. Returns the tally of answers
+    per daemon, and {leaf index: SCT records} of the entries mutants added (valid chains of their own).
+    """
+    ports = {"writer": writer.port, "gateway": gateway.port}
+    tally = {"writer": collections.Counter(), "gateway": collections.Counter()}
+    added = collections.defaultdict(list)
+    batch = 250
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for start in range(0, 2 * MUTANTS, batch):
+            mutants = [(t,) + mutator.mutant(t) for t in ["writer", "gateway"] * (batch // 2)][:2 * MUTANTS - start]
+            replies = pool.map(lambda m: send_mutant(ports[m[0]], m[2]), mutants)
+            for (target, what, data), reply in zip(mutants, replies):
+                statuses, made = check_mutant(what, target, data, reply, tree_size)
+                tally[target].update(statuses)
+                if made is not None:
+                    added[made[0]].append(made[1])
+            for daemon in (writer, gateway):
+                if daemon.proc.poll() is not None:
+                    raise Failure("%s exited with %s under mutants:\n%s" % (daemon.name, daemon.proc.returncode,
+                                                                          daemon.stderr()[-4000:]))
+            alive(writer, gateway, log_)
+    return tally, added
+
+
+def tally_text(counter):
+    return ", ".join("%s: %d" % (k, v) for k, v in sorted(counter.items(), key=lambda kv: str(kv[0])))
 
 
 def test(args, workdir):
@@ -233,14 +356,18 @@ def test(args, workdir):
     gateway = Gateway(args["gateway"], workdir, template, writer=writer)
     gateway.start()
 
+    seed = int(os.environ.get("FARO_HOSTILE_SEED", random.randrange(2 ** 32)))
+    log("seed %d (FARO_HOSTILE_SEED=%d repeats this run)" % (seed, seed))
     records = []
+    submitted = chains[:VALID] + chains[-1:]
+    logged = len(submitted)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        for sub, (status, _, body) in zip(chains[:VALID], pool.map(
+        for sub, (status, _, body) in zip(submitted, pool.map(
                 lambda s: run_case(writer.port, "POST", log_.path(s["endpoint"]), {"Content-Type": "application/json"},
-                                   chain_body(s["chain"])), chains[:VALID])):
+                                   chain_body(s["chain"])), submitted)):
             check(status == 200, "valid submission: %d %r" % (status, body))
             records.append(sct_record(sub, body))
-    wait_until(lambda: log_.checkpoint()[0] == VALID, 30, "the tree to reach %d" % VALID)
+    wait_until(lambda: log_.checkpoint()[0] == logged, 30, "the tree to reach %d" % logged)
 
     table = writer_cases(log_, chains[VALID], chains[-1], cases)
     for name, method, path, headers, body, want, words in table:
@@ -256,13 +383,30 @@ def test(args, workdir):
     alive(writer, gateway, log_)
     slow = check_slow_loris(gateway, writer, log_)
 
+    issuer = hashlib.sha256(base64.b64decode(chains[0]["chain"][1])).hexdigest()
+    with open(os.path.join(log_.storage, "tile", "0", "000.p", str(logged)), "rb") as f:
+        first_leaf = base64.b64encode(f.read(32)).decode()
+    mutator = Mutator(random.Random(seed), "h", [(c["endpoint"], c["chain"]) for c in submitted], logged, issuer,
+                      first_leaf)
+    started = time.monotonic()
+    tally, added = check_mutants(writer, gateway, log_, mutator, logged)
+    mutant_seconds = time.monotonic() - started
+
+    # Mutants may be valid chains of their own (a submitted chain without its leaf: the intermediate, which the
+    # log accepts like any certificate that chains to a root); each such entry must have been acknowledged.
     time.sleep(0.5)  # one more round: nothing hostile may have been pooled
-    check(log_.checkpoint()[0] == VALID, "the tree grew to %d under hostile input" % log_.checkpoint()[0])
-    summary = run_ctcheck(args["ctcheck"], log_, roots, records, workdir, min_size=VALID)
+    size = log_.checkpoint()[0]
+    check(sorted(added) == list(range(logged, size)),
+          "the tree grew from %d to %d under hostile input, with SCTs for %s" % (logged, size, sorted(added)))
+    records += [r for rs in added.values() for r in rs]
+    summary = run_ctcheck(args["ctcheck"], log_, roots, records, workdir, min_size=size)
     gateway.stop()
     writer.stop()
-    log("hostile input: %d writer requests, %d gateway paths, %d protocol abuses, %d slow-loris connections; "
-        "both daemons up throughout; %s" % (len(table), len(GATEWAY_PATHS), protocol, slow, summary))
+    log("mutants (seed %d, %.0f s): writer %d (%s; %d valid chains logged), gateway %d (%s)" % (
+        seed, mutant_seconds, MUTANTS, tally_text(tally["writer"]), len(added), MUTANTS, tally_text(tally["gateway"])))
+    log("hostile input: %d writer requests, %d gateway paths, %d protocol abuses, %d slow-loris connections, "
+        "%d mutants; both daemons up throughout; %s" % (len(table), len(GATEWAY_PATHS), protocol, slow, 2 * MUTANTS,
+                                                        summary))
 
 
 if __name__ == "__main__":

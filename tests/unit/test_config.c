@@ -497,6 +497,34 @@ static void test_config_relative_paths(void **state)
     free(text);
 }
 
+/* A key pasted where its path belongs is refused without being repeated in the message (which the daemons log). */
+static void test_config_path_not_contents(void **state)
+{
+    (void)state;
+    const char *secret = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5hZIl9YYkxwyi";
+    const char *cases[][2] = {
+        {"key", "key: \"-----BEGIN PRIVATE KEY-----\\n%s\\n-----END PRIVATE KEY-----\\n\""},
+        {"key", "key: |\n      -----BEGIN PRIVATE KEY-----\n      %s\n      -----END PRIVATE KEY-----"},
+        {"ed25519_key", "ed25519_key: \"-----BEGIN PRIVATE KEY----- %s -----END PRIVATE KEY-----\""},
+        {"roots", "roots: \"roots.pem\\n%s\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *line = testutil_format(cases[i][1], secret), *text = make_config("", line, cases[i][0]);
+        char *want = testutil_format("faro.yaml: logs[0].%s: must be the path of a file, not its contents", cases[i][0]);
+        faro_config_t *config = NULL;
+        char err[TLOG_ERR_MAX] = "";
+        assert_int_equal(faro_config_parse(text, strlen(text), NAME, BASE, &config, err), -1);
+        testutil_assert_mentions(err, want);
+        assert_null(strstr(err, secret));
+        assert_null(strstr(err, "MIGH"));
+        free(want);
+        free(text);
+        free(line);
+    }
+    expect_top_error("gateway:\n  tls_cert: c.pem\n  tls_key: \"-----BEGIN EC PRIVATE KEY-----\"",
+                     "faro.yaml: gateway.tls_key: must be the path of a file, not its contents");
+}
+
 static void test_config_load_file(void **state)
 {
     (void)state;
@@ -591,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_config_tls_pair),
         cmocka_unit_test(test_config_no_logs),
         cmocka_unit_test(test_config_relative_paths),
+        cmocka_unit_test(test_config_path_not_contents),
         cmocka_unit_test(test_config_load_file),
         cmocka_unit_test(test_config_yaml_refusals),
         cmocka_unit_test(test_config_free_null),
