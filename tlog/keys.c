@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,6 +99,40 @@ fail:
     return NULL;
 }
 
+/*
+ * Why a key file did not load, from the label of its first PEM block: a
+ * public key or certificate where a private key belongs, an encrypted key,
+ * no PEM at all, or a block that does not decode. Only the label is read
+ * into the message, never the block's bytes, which may be a broken secret.
+ */
+static void keys_explain_refusal(BIO *bio, int private_key, char *why, size_t cap)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *data = NULL;
+    long len = 0;
+
+    ERR_clear_error();
+    if (BIO_reset(bio) < 0)
+        snprintf(why, cap, "%s", keys_openssl_reason());
+    else if (!PEM_read_bio(bio, &name, &header, &data, &len))
+        snprintf(why, cap,
+                 ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE
+                     ? "the file has no PEM block (convert a DER key with openssl pkey -outform PEM)"
+                     : "its PEM block is cut short or malformed");
+    else if (strstr(name, "ENCRYPTED") != NULL)
+        snprintf(why, cap, "the %s block is encrypted; faro reads keys unencrypted, protected by file permissions", name);
+    else if (private_key && strstr(name, "PRIVATE KEY") == NULL)
+        snprintf(why, cap, "the file holds a %s block, not a private key", name);
+    else if (!private_key && strcmp(name, "PUBLIC KEY") != 0)
+        snprintf(why, cap, "the file holds a %s block, not a PUBLIC KEY", name);
+    else
+        snprintf(why, cap, "its %s block does not decode (truncated or corrupted?)", name);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_clear_free(data, len > 0 ? (size_t)len : 0);
+    ERR_clear_error();
+}
+
 /* Reads one private or public key PEM from path and checks its type. */
 static int keys_load(const char *path, int type, int private_key, EVP_PKEY **out, char *err)
 {
@@ -109,7 +144,8 @@ static int keys_load(const char *path, int type, int private_key, EVP_PKEY **out
         return -1;
     key = private_key ? PEM_read_bio_PrivateKey(bio, NULL, keys_no_passphrase, NULL) : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     if (key == NULL) {
-        tlog_errorf(err, "%s: not an unencrypted PEM %s key (%s)", path, private_key ? "private" : "public", keys_openssl_reason());
+        keys_explain_refusal(bio, private_key, why, sizeof(why));
+        tlog_errorf(err, "%s: not an unencrypted PEM %s key: %s", path, private_key ? "private" : "public", why);
         goto fail;
     }
     if (tlog_key_check_type(key, type, why) != 0) {

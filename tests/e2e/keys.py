@@ -37,6 +37,9 @@ from e2elib import Client, Gateway, Writer, check, log, main, start_log, submit_
 
 WINDOW = 12  # bytes of a secret that count as a leak
 
+CUT_SHORT = "not an unencrypted PEM private key: its PEM block is cut short or malformed"
+PUBLIC_AS_PRIVATE = "not an unencrypted PEM private key: the file holds a PUBLIC KEY block, not a private key"
+
 
 def pem_body(path):
     with open(path) as f:
@@ -158,13 +161,13 @@ def writer_refusals(args, workdir, log_, roots, files):
          ["ed25519_key: ", "mode 0640", "group or others can read"]),
         ("Ed25519 key as key", {"key": log_.ed25519_key}, ["key: ", "the key is ED25519, want ECDSA P-256"]),
         ("ECDSA key as ed25519_key", {"ed25519_key": log_.key}, ["ed25519_key: ", "the key is EC, want Ed25519"]),
-        ("truncated key", {"key": files["ecdsa-truncated.pem"]}, ["key: ", "not an unencrypted PEM private key"]),
-        ("garbled key", {"key": files["ecdsa-garbled.pem"]}, ["key: ", "not an unencrypted PEM private key"]),
+        ("truncated key", {"key": files["ecdsa-truncated.pem"]}, ["key: ", CUT_SHORT]),
+        ("garbled key", {"key": files["ecdsa-garbled.pem"]}, ["key: ", CUT_SHORT]),
         ("truncated ed25519_key", {"ed25519_key": files["ed25519-truncated.pem"]},
-         ["ed25519_key: ", "not an unencrypted PEM private key"]),
-        ("public key as key", {"key": files["ecdsa-public.pem"]}, ["key: ", "not an unencrypted PEM private key"]),
+         ["ed25519_key: ", CUT_SHORT]),
+        ("public key as key", {"key": files["ecdsa-public.pem"]}, ["key: ", PUBLIC_AS_PRIVATE]),
         ("public key as ed25519_key", {"ed25519_key": files["ed25519-public.pem"]},
-         ["ed25519_key: ", "not an unencrypted PEM private key"]),
+         ["ed25519_key: ", PUBLIC_AS_PRIVATE]),
         ("directory as key", {"key": files["directory"]}, ["key: ", "not a regular file"]),
         ("missing key", {"key": files["missing"]}, ["key: ", "cannot open: No such file or directory"]),
         ("PEM text as key", {"key": inline_key}, ["logs[0].key: must be the path of a file, not its contents"]),
@@ -219,11 +222,11 @@ def keygen_refusals(args, out, log_, files):
         ("wrong types", ["--ecdsa", log_.ed25519_key, "--ed25519", log_.key], ["--ecdsa: ", "want ECDSA P-256"]),
         ("ECDSA key as --ed25519", ["--ecdsa", log_.key, "--ed25519", log_.key], ["--ed25519: ", "want Ed25519"]),
         ("truncated", ["--ecdsa", files["ecdsa-truncated.pem"], "--ed25519", log_.ed25519_key],
-         ["--ecdsa: ", "not an unencrypted PEM private key"]),
+         ["--ecdsa: ", CUT_SHORT]),
         ("garbled", ["--ecdsa", files["ecdsa-garbled.pem"], "--ed25519", log_.ed25519_key],
-         ["--ecdsa: ", "not an unencrypted PEM private key"]),
+         ["--ecdsa: ", CUT_SHORT]),
         ("public key", ["--ecdsa", log_.key, "--ed25519", files["ed25519-public.pem"]],
-         ["--ed25519: ", "not an unencrypted PEM private key"]),
+         ["--ed25519: ", PUBLIC_AS_PRIVATE]),
         ("directory", ["--ecdsa", files["directory"], "--ed25519", log_.ed25519_key], ["--ecdsa: ", "not a regular file"]),
         ("missing", ["--ecdsa", log_.key, "--ed25519", files["missing"]], ["--ed25519: ", "cannot open"]),
     ]

@@ -120,7 +120,29 @@ static void test_tlog_keys_refuse_unreadable_files(void **state)
     assert_int_equal(tlog_key_load_private(testutil_dir(), EVP_PKEY_EC, &loaded, err), -1);
     testutil_assert_mentions(err, "not a regular file");
     assert_int_equal(tlog_key_load_private(write_file("junk.pem", 0600, NULL, "not a key\n"), EVP_PKEY_EC, &loaded, err), -1);
-    testutil_assert_mentions(err, "junk.pem: not an unencrypted PEM private key");
+    testutil_assert_mentions(err, "junk.pem: not an unencrypted PEM private key: the file has no PEM block");
+    assert_int_equal(tlog_key_load_private(write_file("cut.pem", 0600, NULL, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n"),
+                                           EVP_PKEY_EC, &loaded, err),
+                     -1);
+    testutil_assert_mentions(err, "cut.pem: not an unencrypted PEM private key: its PEM block is cut short or malformed");
+    assert_int_equal(
+        tlog_key_load_private(
+            write_file("bad.pem", 0600, NULL, "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n"),
+            EVP_PKEY_EC, &loaded, err),
+        -1);
+    testutil_assert_mentions(err, "bad.pem: not an unencrypted PEM private key: its PRIVATE KEY block does not decode");
+    assert_null(strstr(err, "MIGH")); /* the block's bytes are never quoted */
+
+    /* a public key where the private one belongs, and the other way round */
+    snprintf(path, sizeof(path), "%s/public.pem", testutil_dir());
+    fp = fopen(path, "w");
+    assert_int_equal(PEM_write_PUBKEY(fp, ec), 1);
+    fclose(fp);
+    chmod(path, 0600);
+    assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "not an unencrypted PEM private key: the file holds a PUBLIC KEY block, not a private key");
+    assert_int_equal(tlog_key_load_public(write_file("private.pem", 0600, ec, NULL), EVP_PKEY_EC, &loaded, err), -1);
+    testutil_assert_mentions(err, "not an unencrypted PEM public key: the file holds a PRIVATE KEY block, not a PUBLIC KEY");
 
     /* an encrypted key is refused, not prompted for */
     snprintf(path, sizeof(path), "%s/encrypted.pem", testutil_dir());
@@ -129,7 +151,7 @@ static void test_tlog_keys_refuse_unreadable_files(void **state)
     fclose(fp);
     chmod(path, 0600);
     assert_int_equal(tlog_key_load_private(path, EVP_PKEY_EC, &loaded, err), -1);
-    testutil_assert_mentions(err, "not an unencrypted PEM private key");
+    testutil_assert_mentions(err, "not an unencrypted PEM private key: the ENCRYPTED PRIVATE KEY block is encrypted");
     assert_null(loaded);
     EVP_PKEY_free(ec);
 }
