@@ -42,11 +42,11 @@
 typedef struct ct_log {
     const faro_log_config_t *config;
     int storage_fd;
-    pthread_mutex_t lock; /* guards sth, have_sth, roots_json, roots_len */
+    pthread_mutex_t lock; /* guards sth, have_sth, roots_json, roots_len, roots_count */
     ct_sth_t sth;
     int have_sth;
     char *roots_json;
-    size_t roots_len;
+    size_t roots_len, roots_count;
     leaf_index_t *index;
     _Atomic uint64_t indexed; /* leaves of the index checked against storage */
 
@@ -92,7 +92,7 @@ static int refresh_sth(ct_log_t *log, char *err)
     if (same)
         return 0;
     gateway_status_t status;
-    if (gateway_status_read(log->config, log->storage_fd, &status, err) != 0) {
+    if (gateway_status_read(log->config, log->storage_fd, NULL, &status, err) != 0) {
         gateway_status_free(&status);
         return -1;
     }
@@ -127,11 +127,13 @@ static int refresh_roots(ct_log_t *log, char *err)
         return tlog_errorf(err, "roots: %s", why);
     size_t len;
     char *json = chain_roots_json(roots, &len), *old;
+    size_t count = chain_roots_count(roots);
     chain_roots_free(roots);
     pthread_mutex_lock(&log->lock);
     old = log->roots_json;
     log->roots_json = json;
     log->roots_len = len;
+    log->roots_count = count;
     pthread_mutex_unlock(&log->lock);
     free(old);
     log->roots_st = st;
@@ -350,6 +352,15 @@ h2o_iovec_t ct_logs_roots(ct_logs_t *logs, size_t log, h2o_mem_pool_t *pool)
     h2o_iovec_t copy = h2o_strdup(pool, l->roots_json, l->roots_len);
     pthread_mutex_unlock(&l->lock);
     return copy;
+}
+
+long ct_logs_roots_count(ct_logs_t *logs, size_t log)
+{
+    ct_log_t *l = &logs->logs[log];
+    pthread_mutex_lock(&l->lock);
+    long count = l->roots_json != NULL ? (long)l->roots_count : -1;
+    pthread_mutex_unlock(&l->lock);
+    return count;
 }
 
 leaf_index_t *ct_logs_index(ct_logs_t *logs, size_t log, uint64_t *indexed)

@@ -59,6 +59,8 @@ void ct_logs_stop(ct_logs_t *logs);
 int ct_logs_sth(ct_logs_t *logs, size_t log, ct_sth_t *out);
 /* A copy of its get-roots body in pool. */
 h2o_iovec_t ct_logs_roots(ct_logs_t *logs, size_t log, h2o_mem_pool_t *pool);
+/* How many roots get-roots lists; -1 before the roots file was first read. */
+long ct_logs_roots_count(ct_logs_t *logs, size_t log);
 /* Its leaf index, and into *indexed how many leaves of it are checked against storage. */
 leaf_index_t *ct_logs_index(ct_logs_t *logs, size_t log, uint64_t *indexed);
 /* Prometheus text: faro_gateway_leaf_index_leaves by log (names has one name per log). */

@@ -63,6 +63,7 @@ static int open_logs(gateway_t *gw, char *err)
         log->config = &config->logs[i];
         log->path = server_url_path(log->config->monitoring_prefix);
         log->path_len = strlen(log->path);
+        log->status_memo = gateway_status_memo_new();
         for (size_t j = 0; j < i; j++)
             if (strcmp(gw->logs[j].path, log->path) == 0)
                 return tlog_errorf(err, "logs[%zu].monitoring_prefix: path \"%s\" is already the path of log %s", i, log->path,
@@ -110,6 +111,7 @@ static void free_gateway(gateway_t *gw)
     for (size_t i = 0; i < gw->nlogs; i++) {
         free(gw->logs[i].path);
         policy_free(gw->logs[i].witness_policy);
+        gateway_status_memo_free(gw->logs[i].status_memo);
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }

@@ -1,7 +1,8 @@
 /*
  * /health and the per-log part of /metrics: both read each log's status
  * from storage (gateway/status.h) at the moment they are asked, so they
- * report what monitors would see now, not what a cache saw earlier.
+ * report what monitors would see now, not what a cache saw earlier (only
+ * the signature check is remembered, for the same checkpoint and key).
  */
 #include <stdatomic.h>
 #include <time.h>
@@ -45,7 +46,7 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out)
         const faro_log_config_t *c = gw->logs[i].config;
         gateway_status_t status;
         char err[TLOG_ERR_MAX];
-        if (gateway_status_read(c, gw->logs[i].storage_fd, &status, err) != 0) {
+        if (gateway_status_read(c, gw->logs[i].storage_fd, gw->logs[i].status_memo, &status, err) != 0) {
             tlog_buf_appendf(out, "%s: %s\n", c->name, err);
             healthy = 0;
         } else if (!cosigned_enough(&gw->logs[i], &status, err)) {
@@ -89,7 +90,7 @@ void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out)
     gateway_status_t status[gw->nlogs + 1];
     int valid[gw->nlogs + 1];
     for (size_t i = 0; i < gw->nlogs; i++)
-        valid[i] = gateway_status_read(gw->logs[i].config, gw->logs[i].storage_fd, &status[i], NULL) == 0;
+        valid[i] = gateway_status_read(gw->logs[i].config, gw->logs[i].storage_fd, gw->logs[i].status_memo, &status[i], NULL) == 0;
     tlog_buf_appendf(out, "# HELP faro_gateway_checkpoint_valid Whether the log's checkpoint verifies with its key and origin.\n"
                           "# TYPE faro_gateway_checkpoint_valid gauge\n");
     for (size_t i = 0; i < gw->nlogs; i++)

@@ -19,6 +19,7 @@
 #include "gateway/gcra.h"
 #include "gateway/heavy_hitters.h"
 #include "gateway/metrics.h"
+#include "gateway/status.h"
 #include "policy/policy.h"
 #include "server/server.h"
 #include "tlog/buf.h"
@@ -34,6 +35,7 @@ typedef struct gateway_log {
     size_t path_len;
     int storage_fd;
     policy_t *witness_policy; /* NULL without witnessing: /health then checks no cosignatures */
+    gateway_status_memo_t *status_memo;
 } gateway_log_t;
 
 struct gateway {

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway/ct_log.h"
 #include "gateway/internal.h"
 #include "gateway/status.h"
-#include "writer/chain.h"
 #include "tlog/error.h"
 
 static const char page_style[] = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
@@ -73,17 +73,6 @@ static void row(tlog_buf_t *out, const char *name, const char *value, int code)
     tlog_buf_appendf(out, "%s</td></tr>\n", code ? "</code>" : "");
 }
 
-/* Distinct roots in the log's roots file; -1 if it cannot be read. */
-static long roots_count(const faro_log_config_t *config)
-{
-    chain_roots_t *roots;
-    if (chain_roots_load(config->roots, &roots, NULL) != 0)
-        return -1;
-    long count = (long)chain_roots_count(roots);
-    chain_roots_free(roots);
-    return count;
-}
-
 static void status_rows(tlog_buf_t *out, const gateway_status_t *status, int ok, const char *err)
 {
     char text[TLOG_ERR_MAX + 64];
@@ -107,8 +96,7 @@ void gateway_page_log(gateway_t *gw, gateway_log_t *log, tlog_buf_t *out)
     const faro_log_config_t *c = log->config;
     gateway_status_t status;
     char err[TLOG_ERR_MAX], text[128];
-    int ok = gateway_status_read(c, log->storage_fd, &status, err) == 0;
-    (void)gw;
+    int ok = gateway_status_read(c, log->storage_fd, log->status_memo, &status, err) == 0;
 
     page_start(out, c->name);
     tlog_buf_appendf(out, "<p>A <a href=\"https://c2sp.org/static-ct-api\">static-ct-api</a> Certificate Transparency log.</p>\n"
@@ -128,7 +116,7 @@ void gateway_page_log(gateway_t *gw, gateway_log_t *log, tlog_buf_t *out)
     } else {
         row(out, "Temporal interval", "none: any NotAfter", 0);
     }
-    long roots = roots_count(c);
+    long roots = ct_logs_roots_count(gw->ct, (size_t)(log - gw->logs));
     snprintf(text, sizeof(text), "%ld", roots);
     row(out, "Accepted roots", roots >= 0 ? text : NULL, 0);
     tlog_buf_appendf(out, "</table>\n<p>");
@@ -150,7 +138,7 @@ void gateway_page_index(gateway_t *gw, tlog_buf_t *out)
     for (size_t i = 0; i < gw->nlogs; i++) {
         gateway_log_t *log = &gw->logs[i];
         gateway_status_t status;
-        int ok = gateway_status_read(log->config, log->storage_fd, &status, NULL) == 0;
+        int ok = gateway_status_read(log->config, log->storage_fd, log->status_memo, &status, NULL) == 0;
         tlog_buf_appendf(out, "<tr><td><a href=\"");
         escaped(out, log->path);
         tlog_buf_appendf(out, "/\">");

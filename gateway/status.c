@@ -4,9 +4,12 @@
  * comes from the configuration, so a checkpoint of another log under this
  * log's prefix fails even if it carries a valid signature.
  */
-#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/x509.h>
 
 #include "gateway/files.h"
 #include "gateway/status.h"
@@ -84,12 +87,88 @@ done:
     return ret;
 }
 
-int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_t *out, char *err)
+struct gateway_status_memo {
+    pthread_mutex_t lock;
+    char *key; /* log.v3.json's "key" the outcome is for; NULL before the first */
+    char *checkpoint;
+    size_t checkpoint_len;
+    int ret;
+    char err[TLOG_ERR_MAX];
+    gateway_status_t verified; /* the fields verify_checkpoint sets; no log_json or checkpoint */
+};
+
+gateway_status_memo_t *gateway_status_memo_new(void)
 {
-    char *text;
+    gateway_status_memo_t *memo = calloc(1, sizeof(*memo));
+    if (memo == NULL)
+        abort();
+    pthread_mutex_init(&memo->lock, NULL);
+    return memo;
+}
+
+void gateway_status_memo_free(gateway_status_memo_t *memo)
+{
+    if (memo == NULL)
+        return;
+    pthread_mutex_destroy(&memo->lock);
+    free(memo->key);
+    free(memo->checkpoint);
+    free(memo);
+}
+
+/* Copies what verify_checkpoint sets from one status to another, leaving the files' bytes alone. */
+static void copy_verified(gateway_status_t *to, const gateway_status_t *from)
+{
+    to->verified = from->verified;
+    to->size = from->size;
+    to->timestamp_ms = from->timestamp_ms;
+    to->root = from->root;
+    memcpy(to->signature, from->signature, from->signature_len);
+    to->signature_len = from->signature_len;
+}
+
+/* 1 with out and *ret filled from memo if it is for this key and checkpoint, else 0. */
+static int memo_recall(gateway_status_memo_t *memo, const char *key, gateway_status_t *out, int *ret, char *err)
+{
+    pthread_mutex_lock(&memo->lock);
+    int hit = memo->key != NULL && strcmp(memo->key, key) == 0 && memo->checkpoint_len == out->checkpoint_len &&
+              memcmp(memo->checkpoint, out->checkpoint, out->checkpoint_len) == 0;
+    if (hit) {
+        copy_verified(out, &memo->verified);
+        *ret = memo->ret;
+        if (*ret != 0)
+            tlog_errorf(err, "%s", memo->err);
+    }
+    pthread_mutex_unlock(&memo->lock);
+    return hit;
+}
+
+static void memo_store(gateway_status_memo_t *memo, const char *key, const gateway_status_t *status, int ret, const char *err)
+{
+    char *key_copy = strdup(key), *checkpoint_copy = malloc(status->checkpoint_len ? status->checkpoint_len : 1);
+    if (key_copy == NULL || checkpoint_copy == NULL)
+        abort();
+    memcpy(checkpoint_copy, status->checkpoint, status->checkpoint_len);
+    pthread_mutex_lock(&memo->lock);
+    free(memo->key);
+    free(memo->checkpoint);
+    memo->key = key_copy;
+    memo->checkpoint = checkpoint_copy;
+    memo->checkpoint_len = status->checkpoint_len;
+    memo->ret = ret;
+    snprintf(memo->err, sizeof(memo->err), "%s", ret != 0 ? err : "");
+    copy_verified(&memo->verified, status);
+    pthread_mutex_unlock(&memo->lock);
+}
+
+int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_memo_t *memo, gateway_status_t *out,
+                        char *err)
+{
+    char *text, why[TLOG_ERR_MAX];
     size_t len;
     json_error_t json_err;
     EVP_PKEY *key = NULL;
+    int ret;
 
     memset(out, 0, sizeof(*out));
     if (gateway_files_slurp(storage_fd, "log.v3.json", LOG_JSON_MAX, &text, &len, err) != 0)
@@ -100,11 +179,14 @@ int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway
         return tlog_errorf(err, "log.v3.json: not a JSON object");
     if (gateway_files_slurp(storage_fd, "checkpoint", TLOG_NOTE_MAX_SIZE, &out->checkpoint, &out->checkpoint_len, err) != 0)
         return -1;
-    if (load_key(out, &key, err) != 0)
-        return -1;
-    int ret = verify_checkpoint(config, key, out, err);
+    const char *key_b64 = gateway_status_field(out, "key");
+    if (memo != NULL && key_b64 != NULL && memo_recall(memo, key_b64, out, &ret, err))
+        return ret;
+    ret = load_key(out, &key, why) == 0 ? verify_checkpoint(config, key, out, why) : -1;
     EVP_PKEY_free(key);
-    return ret;
+    if (memo != NULL && key_b64 != NULL)
+        memo_store(memo, key_b64, out, ret, why);
+    return ret == 0 ? 0 : tlog_errorf(err, "%s", why);
 }
 
 void gateway_status_free(gateway_status_t *status)

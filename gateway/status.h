@@ -27,11 +27,25 @@ typedef struct gateway_status {
 } gateway_status_t;
 
 /*
+ * The outcome of a log's last verification, for the checkpoint bytes and
+ * log.v3.json key it was made with: /health, /metrics and the pages are
+ * asked far more often than the writer signs, and a signature check costs
+ * fifty tile requests. Thread-safe.
+ */
+typedef struct gateway_status_memo gateway_status_memo_t;
+
+gateway_status_memo_t *gateway_status_memo_new(void);
+void gateway_status_memo_free(gateway_status_memo_t *memo);
+
+/*
  * Reads and verifies; 0 with everything set, or -1 with err saying what is
  * wrong ("checkpoint: signature does not verify ...") and whatever could be
- * read kept in out. Free out with gateway_status_free either way.
+ * read kept in out. Free out with gateway_status_free either way. Both
+ * files are read every time; the signature is checked only when they differ
+ * from memo's (which may be NULL: always check).
  */
-int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_t *out, char *err);
+int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_memo_t *memo, gateway_status_t *out,
+                        char *err);
 void gateway_status_free(gateway_status_t *status);
 /* A string field of log.v3.json, or NULL. */
 const char *gateway_status_field(const gateway_status_t *status, const char *key);

@@ -304,6 +304,29 @@ def check_health(args, workdir, template, gateway, writer, log_):
         f.write(good)
     check(status == 500 and "gw:" in text and "signature" in text, "bad signature: %d %r" % (status, text))
     log("health: 500 on a bad signature: %s" % text.strip())
+    # The verdict is remembered per checkpoint and key, never past a change of either.
+    status, text = health(gateway)
+    check(status == 500 and "too old" in text, "the good checkpoint back: %d %r" % (status, text))
+    json_path = os.path.join(log_.storage, "log.v3.json")
+    with open(json_path, "rb") as f:
+        good_json = f.read()
+    other_key = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                               check=True, capture_output=True).stdout
+    other_spki = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=other_key, check=True,
+                                capture_output=True).stdout
+    doctored = json.loads(good_json)
+    doctored["key"] = base64.b64encode(other_spki).decode()
+    os.chmod(json_path, 0o644)
+    with open(json_path, "w") as f:
+        json.dump(doctored, f)
+    status, text = health(gateway)
+    with open(json_path, "wb") as f:
+        f.write(good_json)
+    check(status == 500 and "no valid signature by the key in log.v3.json" in text,
+          "log.v3.json naming another key: %d %r" % (status, text))
+    status, text = health(gateway)
+    check(status == 500 and "too old" in text, "log.v3.json back: %d %r" % (status, text))
+    log("health: 500 when log.v3.json names another key, the verdict following each file as it changes")
 
     # The same storage under a log whose origin is another: the checkpoint is not this log's.
     with open(template) as f:
