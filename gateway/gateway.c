@@ -77,7 +77,7 @@ static int open_logs(gateway_t *gw, char *err)
     return 0;
 }
 
-static int ssl_context(gateway_t *gw, char *err)
+static int tls_start(gateway_t *gw, char *err)
 {
     const char *cert = gw->config->gateway.tls_cert, *key = gw->config->gateway.tls_key;
     if (cert == NULL && key == NULL)
@@ -85,25 +85,19 @@ static int ssl_context(gateway_t *gw, char *err)
     if (cert == NULL || key == NULL)
         return tlog_errorf(err, "gateway.%s: needed with gateway.%s", cert == NULL ? "tls_cert" : "tls_key",
                            cert == NULL ? "tls_key" : "tls_cert");
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (ctx == NULL)
-        abort();
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        SSL_CTX_free(ctx);
-        return tlog_errorf(err, "gateway.tls_cert: %s: %s", cert, ERR_reason_error_string(ERR_get_error()));
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-        SSL_CTX_free(ctx);
-        tlog_errorf(err, "gateway.tls_key: %s: is not the PEM private key of the certificate in gateway.tls_cert (%s)", key,
-                    ERR_reason_error_string(ERR_get_error()));
-        ERR_clear_error();
-        return -1;
-    }
-    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
-    gw->ssl_ctx = ctx;
-    return 0;
+    return (gw->tls = gateway_tls_new(cert, key, err)) != NULL ? 0 : -1;
+}
+
+void gateway_reload(gateway_t *gw)
+{
+    char about[512], err[TLOG_ERR_MAX];
+    if (gw->tls == NULL)
+        faro_log(FARO_LOG_INFO, "faro-gateway",
+                 "SIGHUP: nothing to reload (storage is read as it changes); restart to apply a new faro.yaml");
+    else if (gateway_tls_reload(gw->tls, about, sizeof(about), err) != 0)
+        faro_log(FARO_LOG_ERROR, "faro-gateway", "SIGHUP: keeping the current TLS certificate: %s", err);
+    else
+        faro_log(FARO_LOG_INFO, "faro-gateway", "SIGHUP: TLS certificate reloaded for new connections: %s", about);
 }
 
 static void free_gateway(gateway_t *gw)
@@ -117,8 +111,7 @@ static void free_gateway(gateway_t *gw)
     }
     ct_logs_stop(gw->ct);
     free(gw->logs);
-    if (gw->ssl_ctx != NULL)
-        SSL_CTX_free(gw->ssl_ctx);
+    gateway_tls_free(gw->tls);
     gcra_free(gw->anonymous);
     gcra_table_free(gw->per_client);
     gcra_table_free(gw->partial);
@@ -139,7 +132,7 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if (gw == NULL)
         abort();
     gw->config = config;
-    if (open_logs(gw, err) != 0 || ssl_context(gw, err) != 0 || ct_logs_start(gw, &gw->ct, err) != 0)
+    if (open_logs(gw, err) != 0 || tls_start(gw, err) != 0 || ct_logs_start(gw, &gw->ct, err) != 0)
         goto fail;
     if ((public_fd = server_listen(config->gateway.listen, "gateway.listen", err)) < 0 ||
         (admin_fd = server_listen(config->gateway.admin_listen, "gateway.admin_listen", err)) < 0)
@@ -169,13 +162,13 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     gw->public_hosts[0] = public_host;
     gw->admin_hosts[0] = admin_host;
     server_listener_t listeners[2] = {
-        {.fd = public_fd, .hosts = gw->public_hosts, .ssl_ctx = gw->ssl_ctx},
+        {.fd = public_fd, .hosts = gw->public_hosts, .ssl_ctx = gw->tls != NULL ? gateway_tls_context(gw->tls) : NULL},
         {.fd = admin_fd, .hosts = gw->admin_hosts},
     };
     gw->server = server_new(&gw->globalconf, listeners, 2, threads);
     server_run(gw->server, NULL, NULL);
     faro_log(FARO_LOG_INFO, "faro-gateway", "serving %zu logs on %s (%s) with %u threads; admin on %s", gw->nlogs,
-             config->gateway.listen, gw->ssl_ctx != NULL ? "HTTPS, HTTP/2" : "HTTP", threads, config->gateway.admin_listen);
+             config->gateway.listen, gw->tls != NULL ? "HTTPS, HTTP/2" : "HTTP", threads, config->gateway.admin_listen);
     *out = gw;
     return 0;
 fail:

@@ -20,6 +20,7 @@
 #include "gateway/heavy_hitters.h"
 #include "gateway/metrics.h"
 #include "gateway/status.h"
+#include "gateway/tls.h"
 #include "policy/policy.h"
 #include "server/server.h"
 #include "tlog/buf.h"
@@ -45,7 +46,7 @@ struct gateway {
     h2o_globalconf_t globalconf;
     h2o_hostconf_t *public_hosts[2], *admin_hosts[2]; /* NULL-terminated: each listener serves one host */
     server_t *server;
-    SSL_CTX *ssl_ctx;
+    gateway_tls_t *tls;         /* NULL without gateway.tls_cert */
     gcra_t *anonymous;          /* shared by every client without a contact in its User-Agent */
     gcra_table_t *per_client;   /* NULL when per_client_rps is 0 */
     gcra_table_t *partial;      /* per client, for partial tiles younger than partial_tile_grace */

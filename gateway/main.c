@@ -61,8 +61,7 @@ int main(int argc, char **argv)
         faro_fatal("faro-gateway", "refusing to start: %s", err);
     int sig;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
-        faro_log(FARO_LOG_INFO, "faro-gateway",
-                 "SIGHUP: nothing to reload (storage is read as it changes); restart to apply a new faro.yaml");
+        gateway_reload(gw);
     faro_log(FARO_LOG_INFO, "faro-gateway", "stopping");
     gateway_stop(gw);
     faro_config_free(config);

@@ -12,10 +12,12 @@
 
 /*
  * Loads a private key PEM of type EVP_PKEY_EC (must be P-256) or
- * EVP_PKEY_ED25519. Refuses a file that group or others can read.
+ * EVP_PKEY_ED25519, or of any type with EVP_PKEY_NONE (a TLS key). Refuses
+ * a file that group or others can read.
  */
 int tlog_key_load_private(const char *path, int type, EVP_PKEY **out, char *err);
-/* 0 if key is of type: EVP_PKEY_EC on the P-256 curve, or EVP_PKEY_ED25519; otherwise -1 saying what it is. */
+/* 0 if key is of type: EVP_PKEY_EC on the P-256 curve, EVP_PKEY_ED25519, or anything for EVP_PKEY_NONE; otherwise -1 saying what it
+ * is. */
 int tlog_key_check_type(EVP_PKEY *key, int type, char *err);
 /* Loads a public key PEM (SubjectPublicKeyInfo) of the given type. */
 int tlog_key_load_public(const char *path, int type, EVP_PKEY **out, char *err);

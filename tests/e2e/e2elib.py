@@ -180,11 +180,15 @@ class Daemon:
         if wait:
             wait_until(self.ready, 60, "%s to listen on port %d" % (self.name, self.port))
 
+    def probe_port(self):
+        """The port whose plain-HTTP answer to ready_path means the daemon is serving."""
+        return self.port
+
     def ready(self):
         if self.proc.poll() is not None:
             raise Failure("%s exited with %s while starting:\n%s" % (self.name, self.proc.returncode, self.stderr()))
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", self.probe_port(), timeout=5)
             conn.request("GET", self.ready_path)
             conn.getresponse().read()
             conn.close()
@@ -296,6 +300,9 @@ class Gateway(Daemon):
     def start(self, wait=True):
         self.port, self.admin_port = free_port(), free_port()
         self.launch(wait=wait)
+
+    def probe_port(self):
+        return self.admin_port if "tls_cert" in self.settings else self.port
 
     def admin_connection(self):
         return Client(self.admin_port)

@@ -199,7 +199,7 @@ def gateway_refusals(args, workdir, log_, roots, files, tls_cert):
         ("PEM text as key", {"key": open(log_.key).read()}, {},
          ["logs[0].key: must be the path of a file, not its contents"]),
         ("truncated tls_key", {}, {"tls_cert": tls_cert, "tls_key": files["tls-truncated.pem"]},
-         ["gateway.tls_key: ", "is not the PEM private key of the certificate in gateway.tls_cert"]),
+         ["gateway.tls_key: ", CUT_SHORT]),
         ("another key as tls_key", {}, {"tls_cert": tls_cert, "tls_key": log_.key},
          ["gateway.tls_key: ", "is not the PEM private key of the certificate in gateway.tls_cert", "mismatch"]),
     ]
