@@ -17,8 +17,10 @@
  * is published from a failed step.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +36,7 @@
 #include "gateway/tree_read.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
-#include "writer/chain.h"
+#include "writer/roots.h"
 
 /* Leaves per index transaction: 64 full tiles, 512 KiB of hashes. */
 #define CT_INDEX_BATCH (64 * TLOG_TILE_WIDTH)
@@ -53,7 +55,7 @@ typedef struct ct_log {
     /* The follower's own. */
     char *checkpoint; /* the bytes of the checkpoint last verified */
     size_t checkpoint_len;
-    struct stat roots_st; /* of the roots file last loaded */
+    struct stat roots_st[2]; /* of the roots file and the backups folder last loaded */
     int prefix_checked;
     tlog_tile_reader_t reader;
     char last_error[TLOG_ERR_MAX];
@@ -114,21 +116,35 @@ static int refresh_sth(ct_log_t *log, char *err)
     return 0;
 }
 
+/* The stat of path, or zeros if it does not exist (the backups folder before the first remote root). */
+static int stat_or_absent(const char *path, struct stat *st, char *err)
+{
+    if (stat(path, st) == 0)
+        return 0;
+    memset(st, 0, sizeof(*st));
+    return errno == ENOENT ? 0 : tlog_errorf(err, "%s: %s", path, strerror(errno));
+}
+
+/* get-roots lists what the writer trusts: the roots file and the remote roots it backed up under <storage>/roots. */
 static int refresh_roots(ct_log_t *log, char *err)
 {
-    struct stat st;
-    chain_roots_t *roots;
-    char why[TLOG_ERR_MAX];
-    if (stat(log->config->roots, &st) != 0)
+    struct stat st[2];
+    roots_t *roots;
+    char why[TLOG_ERR_MAX], backups[PATH_MAX];
+    snprintf(backups, sizeof(backups), "%s/roots", log->config->storage);
+    if (stat(log->config->roots, &st[0]) != 0)
         return tlog_errorf(err, "roots %s: %s", log->config->roots, strerror(errno));
-    if (log->roots_json != NULL && gateway_files_unchanged(&st, &log->roots_st))
+    if (stat_or_absent(backups, &st[1], err) != 0)
+        return -1;
+    if (log->roots_json != NULL && gateway_files_unchanged(&st[0], &log->roots_st[0]) &&
+        gateway_files_unchanged(&st[1], &log->roots_st[1]))
         return 0;
-    if (chain_roots_load(log->config->roots, &roots, why) != 0)
+    if (roots_open(log->config->roots, log->config->storage, &roots, why) != 0)
         return tlog_errorf(err, "roots: %s", why);
     size_t len;
-    char *json = chain_roots_json(roots, &len), *old;
-    size_t count = chain_roots_count(roots);
-    chain_roots_free(roots);
+    char *json = roots_json(roots, &len), *old;
+    size_t count = roots_count(roots);
+    roots_free(roots);
     pthread_mutex_lock(&log->lock);
     old = log->roots_json;
     log->roots_json = json;
@@ -136,7 +152,7 @@ static int refresh_roots(ct_log_t *log, char *err)
     log->roots_count = count;
     pthread_mutex_unlock(&log->lock);
     free(old);
-    log->roots_st = st;
+    memcpy(log->roots_st, st, sizeof(st));
     return 0;
 }
 

@@ -6,6 +6,7 @@ second). Checks:
   - the roots the server offers become trusted (get-roots, a chain to them is
     logged) beside the roots file's, and are backed up under storage/roots;
   - a later bundle without them removes nothing, and adds what it brings;
+  - faro-gateway's get-roots and page list them too, following each backup;
   - failed fetches keep every root and log one line each, counted by
     outcome: HTTP 500, a body that is not PEM, a bundle holding a leaf (with
     a new root in it, which stays untrusted: all or nothing), a server slower
@@ -13,7 +14,7 @@ second). Checks:
   - a restart with the server down trusts the backed-up roots at once, and
     so does a SIGHUP reload;
   - ctcheck verifies every SCT received, each chain ending in a known root.
-Usage: writer-roots.py --writer BIN --keygen BIN --mkchains BIN --ctcheck BIN
+Usage: writer-roots.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --ctcheck BIN
 """
 
 import base64
@@ -21,6 +22,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,8 +30,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (Log, Writer, check, log, main, read_pem_der, run_ctcheck, sct_record, submit_many,  # noqa: E402
-                    wait_until, write_config)
+from e2elib import (Client, Gateway, Log, Writer, check, log, main, read_pem_der, run_ctcheck, sct_record,  # noqa: E402
+                    submit_many, wait_until, write_config)
 
 
 class RootsServer:
@@ -99,6 +101,17 @@ def listed_roots(writer, log_):
     return {base64.b64decode(c) for c in json.loads(body)["certificates"]}
 
 
+def gateway_roots(gateway, log_):
+    """get-roots as faro-gateway serves it, and the page's count of accepted roots."""
+    client = Client(gateway.port)
+    status, _, body = client.request("GET", log_.path("get-roots"))
+    _, _, page = client.request("GET", "/%s/" % log_.name)
+    client.close()
+    check(status == 200, "gateway get-roots: status %d" % status)
+    count = re.search(rb"Accepted roots</th><td>(\d+)<", page)
+    return {base64.b64decode(c) for c in json.loads(body)["certificates"]}, int(count.group(1)) if count else None
+
+
 def fetches(writer, log_, outcome):
     return writer.metric_labeled("faro_writer_roots_fetches_total", 'log="%s",outcome="%s"' % (log_.name, outcome))
 
@@ -133,11 +146,18 @@ def test(args, workdir):
     logged(file_chains[:2] + chains2[:2])
     logged(chains3[:1], 400)
     log("fetched: get-roots lists the file's root and the remote one, backed up; chains to both logged, others refused")
+    gateway = Gateway(args["gateway"], workdir, template, writer=writer)
+    gateway.start()
+    check(gateway_roots(gateway, remote) == ({file_root, root2}, 2),
+          "faro-gateway's get-roots and page do not list the backed-up remote root")
 
     server.serve(200, pem([root3]))
     wait_until(lambda: listed_roots(writer, remote) == {file_root, root2, root3}, 30, "get-roots to add the second bundle")
     logged(chains3[:2])
-    log("a bundle with another root: added, the first kept")
+    wait_until(lambda: gateway_roots(gateway, remote) == ({file_root, root2, root3}, 3), 10,
+               "faro-gateway's get-roots to follow the new backup")
+    gateway.stop()
+    log("a bundle with another root: added, the first kept; faro-gateway's get-roots and page follow the backups")
 
     failures = [
         ("HTTP 500", (500, b"upstream broke\n"), "download_failed", "HTTP status 500"),
