@@ -1,4 +1,7 @@
-/* CLOCK_MONOTONIC readings, for durations and deadlines (never for timestamps anyone else sees). */
+/*
+ * Clock readings: CLOCK_MONOTONIC for durations and deadlines, CLOCK_REALTIME
+ * (milliseconds since the epoch) for timestamps others see and ages of them.
+ */
 #ifndef FARO_CLOCK_H
 #define FARO_CLOCK_H
 
@@ -6,5 +9,6 @@
 
 uint64_t faro_monotonic_ns(void);
 uint64_t faro_monotonic_ms(void);
+uint64_t faro_realtime_ms(void);
 
 #endif

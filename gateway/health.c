@@ -13,19 +13,6 @@
 #include "tlog/error.h"
 #include "tlog/note.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Signed: a checkpoint from a clock ahead of ours has a negative age. */
-static double age_seconds(const gateway_status_t *status)
-{
-    return ((double)now_ms() - (double)status->timestamp_ms) / 1000.0;
-}
-
 /* Whether the verified checkpoint carries the cosignatures its log's witness policy asks for (always, without one). */
 static int cosigned_enough(const gateway_log_t *log, const gateway_status_t *status, char *err)
 {
@@ -52,12 +39,13 @@ int gateway_health(gateway_t *gw, tlog_buf_t *out)
         } else if (!cosigned_enough(&gw->logs[i], &status, err)) {
             tlog_buf_appendf(out, "%s: checkpoint does not meet its witness policy: %s\n", c->name, err);
             healthy = 0;
-        } else if (age_seconds(&status) * 1000 > (double)gw->config->gateway.health_max_age_ms) {
-            tlog_buf_appendf(out, "%s: checkpoint is too old: %.1f s (health_max_age is %.1f s)\n", c->name, age_seconds(&status),
-                             (double)gw->config->gateway.health_max_age_ms / 1000);
+        } else if (gateway_status_age_seconds(&status) * 1000 > (double)gw->config->gateway.health_max_age_ms) {
+            tlog_buf_appendf(out, "%s: checkpoint is too old: %.1f s (health_max_age is %.1f s)\n", c->name,
+                             gateway_status_age_seconds(&status), (double)gw->config->gateway.health_max_age_ms / 1000);
             healthy = 0;
         } else {
-            tlog_buf_appendf(out, "%s: OK: tree size %lu, checkpoint %.1f s old\n", c->name, status.size, age_seconds(&status));
+            tlog_buf_appendf(out, "%s: OK: tree size %lu, checkpoint %.1f s old\n", c->name, status.size,
+                             gateway_status_age_seconds(&status));
         }
         gateway_status_free(&status);
     }
@@ -104,7 +92,8 @@ void gateway_metrics_text(gateway_t *gw, server_t *server, tlog_buf_t *out)
                           "# TYPE faro_gateway_checkpoint_age_seconds gauge\n");
     for (size_t i = 0; i < gw->nlogs; i++)
         if (valid[i])
-            tlog_buf_appendf(out, "faro_gateway_checkpoint_age_seconds{log=\"%s\"} %.3f\n", names[i], age_seconds(&status[i]));
+            tlog_buf_appendf(out, "faro_gateway_checkpoint_age_seconds{log=\"%s\"} %.3f\n", names[i],
+                             gateway_status_age_seconds(&status[i]));
     for (size_t i = 0; i < gw->nlogs; i++)
         gateway_status_free(&status[i]);
 }

@@ -4,6 +4,7 @@
  * Serves every log of the configuration read-only from its storage. It
  * needs no key: the public key comes from each log's log.v3.json.
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish, exit 0.
+ * SIGHUP: reload the TLS certificate and key (gateway.tls_cert, tls_key).
  */
 #include <getopt.h>
 #include <signal.h>

@@ -82,9 +82,7 @@ static void status_rows(tlog_buf_t *out, const gateway_status_t *status, int ok,
         tlog_buf_appendf(out, "</td></tr>\n");
         return;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    double age = ((double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6 - (double)status->timestamp_ms) / 1000;
+    double age = gateway_status_age_seconds(status);
     snprintf(text, sizeof(text), "%lu", status->size);
     row(out, "Tree size", text, 0);
     snprintf(text, sizeof(text), "%.1f s old", age);

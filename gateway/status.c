@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 
+#include "config/clock.h"
 #include "gateway/files.h"
 #include "gateway/status.h"
 #include "tlog/checkpoint.h"
@@ -194,6 +195,11 @@ void gateway_status_free(gateway_status_t *status)
     json_decref(status->log_json);
     free(status->checkpoint);
     memset(status, 0, sizeof(*status));
+}
+
+double gateway_status_age_seconds(const gateway_status_t *status)
+{
+    return ((double)faro_realtime_ms() - (double)status->timestamp_ms) / 1000.0;
 }
 
 const char *gateway_status_field(const gateway_status_t *status, const char *key)

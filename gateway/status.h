@@ -47,6 +47,8 @@ void gateway_status_memo_free(gateway_status_memo_t *memo);
 int gateway_status_read(const faro_log_config_t *config, int storage_fd, gateway_status_memo_t *memo, gateway_status_t *out,
                         char *err);
 void gateway_status_free(gateway_status_t *status);
+/* Seconds since the verified checkpoint's timestamp; negative for a checkpoint from a clock ahead of ours. */
+double gateway_status_age_seconds(const gateway_status_t *status);
 /* A string field of log.v3.json, or NULL. */
 const char *gateway_status_field(const gateway_status_t *status, const char *key);
 

@@ -35,13 +35,6 @@
 #include "tlog/keys.h"
 #include "writer/log_internal.h"
 
-uint64_t writer_log_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 #define NONCES_MAX 50000
 
 /* Errors name the setting: "key: /etc/faro/log.pem: private key file has mode 0644, ...". */
@@ -120,7 +113,7 @@ static int create_log(writer_log_t *log, char *err)
 {
     tlog_hash_t empty;
     tlog_empty_root(&empty);
-    uint64_t now = writer_log_now_ms();
+    uint64_t now = faro_realtime_ms();
     if (writer_log_sign_checkpoint(log, 0, &empty, now, &log->checkpoint, &log->checkpoint_len, err) != 0)
         return -1;
     if (lockdb_create(log->lockdb, log->log_id, log->checkpoint, log->checkpoint_len, err) != 0)

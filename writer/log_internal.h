@@ -117,7 +117,6 @@ void sequencer_stop(writer_log_t *log);
 /* log.c: checks and stores a newly signed checkpoint; used by rounds and at creation. */
 int writer_log_sign_checkpoint(writer_log_t *log, uint64_t size, const tlog_hash_t *root, uint64_t timestamp_ms, char **out,
                                size_t *out_len, char *err);
-uint64_t writer_log_now_ms(void);
 
 /* witnessing.c: opens the log's witness coordinator if its configuration names a policy (log->witness stays NULL if not). */
 int writer_witness_open(writer_log_t *log, const char *lock_db, char *err);

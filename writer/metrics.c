@@ -1,8 +1,8 @@
 /* faro-writer's Prometheus metrics: per log (counters kept as atomics in writer_log_t), and the process's durable writes. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "config/clock.h"
 #include "tlog/durable.h"
 #include "writer/log_internal.h"
 
@@ -46,11 +46,8 @@ void writer_log_metrics(writer_log_t *log, tlog_buf_t *out)
               ROUND_BOUNDS_N(ms_bounds), atomic_load(&log->metrics.round_ms_sum) / 1000.0);
     histogram(out, "faro_writer_round_entries", labels, entry_bounds, 1.0, log->metrics.round_entries_buckets,
               ROUND_BOUNDS_N(entry_bounds), (double)atomic_load(&log->metrics.entries));
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    double now_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
     tlog_buf_appendf(out, "faro_writer_checkpoint_age_seconds{log=\"%s\"} %.3f\n", name,
-                     (now_ms - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
+                     ((double)faro_realtime_ms() - (double)atomic_load(&log->metrics.checkpoint_ms)) / 1000.0);
     tlog_buf_appendf(out, "faro_writer_roots{log=\"%s\"} %zu\n", name, roots_count(log->roots));
     static const char *const fetch_outcomes[] = {"ok", "download_failed", "invalid_bundle", "backup_failed"};
     for (int o = 0; log->roots_fetch != NULL && o < ROOTS_FETCH_OUTCOMES; o++)

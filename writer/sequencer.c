@@ -125,7 +125,7 @@ static pool_entry_t *pool_entry_new(const chain_result_t *chain, const tlog_hash
 static int old_certificate_throttled(writer_log_t *log, const chain_result_t *chain)
 {
     const faro_log_config_t *config = log->config;
-    uint64_t now = writer_log_now_ms();
+    uint64_t now = faro_realtime_ms();
     if (config->rate_limit_old_not_before_rate == 0 || chain->not_before < 0 ||
         (uint64_t)chain->not_before * 1000 + config->rate_limit_old_not_before_age_ms > now)
         return 0;
@@ -185,19 +185,16 @@ retry:;
     }
     if (log->stopping) {
         ret = WRITER_STOPPING;
+    } else if (existing != NULL && answered && existing->sct == NULL) {
+        tlog_errorf(err, "entry %llu has no SCT (signing failed)", (unsigned long long)existing->entry.leaf_index);
+        ret = WRITER_ERROR;
     } else if (existing != NULL && answered) {
         /* Sequenced and answered, not yet in the dedup index: the SCT is here. */
-        ret = existing->sct != NULL
-                  ? WRITER_DUPLICATE
-                  : tlog_errorf(err, "entry %llu has no SCT (signing failed)", (unsigned long long)existing->entry.leaf_index);
-        if (ret == WRITER_DUPLICATE && (*sct = malloc(existing->sct_len + 1)) == NULL)
+        if ((*sct = strndup(existing->sct, existing->sct_len)) == NULL)
             abort();
-        if (ret == WRITER_DUPLICATE) {
-            memcpy(*sct, existing->sct, existing->sct_len);
-            (*sct)[existing->sct_len] = '\0';
-            *sct_len = existing->sct_len;
-            atomic_fetch_add(&log->metrics.dedup_hits, 1);
-        }
+        *sct_len = existing->sct_len;
+        atomic_fetch_add(&log->metrics.dedup_hits, 1);
+        ret = WRITER_DUPLICATE;
     } else if (existing != NULL) {
         waiter->next = existing->waiters;
         existing->waiters = waiter;
@@ -502,7 +499,7 @@ static void round_run(writer_log_t *log)
     atomic_store(&log->metrics.pool_length, 0);
     pthread_mutex_unlock(&log->lock);
 
-    uint64_t now = writer_log_now_ms();
+    uint64_t now = faro_realtime_ms();
     r.timestamp = now > log->checkpoint_ms ? now : log->checkpoint_ms + 1;
     if (!idle) {
         r.saved_edge = malloc(sizeof(*r.saved_edge));
