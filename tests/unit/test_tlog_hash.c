@@ -60,6 +60,39 @@ static void test_tlog_hash_base64_is_strict(void **state)
     assert_int_equal(tlog_base64_decode(enc, 44, out, 31, &n), -1);
     assert_int_equal(tlog_base64_decode("", 0, out, sizeof(out), &n), 0);
     assert_int_equal(n, 0);
+
+    /* Padding only at the end, and the bits it drops zero. */
+    assert_int_equal(tlog_base64_decode("AQ==", 4, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(tlog_base64_decode("AQE=", 4, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(tlog_base64_decode("AQ==", 4, out, 0, &n), -1);
+    static const char *const refused[] = {"AR==", "AQF=", "A===", "====", "AQ=E", "A=QE", "AQ==AQ==", "=AQE", "AQ=\n"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_int_equal(tlog_base64_decode(refused[i], strlen(refused[i]), out, sizeof(out), &n), -1);
+}
+
+/* Decoding inverts encoding for every length and byte value. */
+static void test_tlog_hash_base64_round_trips(void **state)
+{
+    (void)state;
+    uint8_t in[64], out[64];
+    char enc[TLOG_BASE64_LEN(64) + 1];
+    for (size_t len = 0; len <= sizeof(in); len++) {
+        for (size_t i = 0; i < len; i++)
+            in[i] = (uint8_t)(len * 37 + i * 101);
+        size_t enc_len = tlog_base64_encode(in, len, enc), n;
+        assert_int_equal(tlog_base64_decode(enc, enc_len, out, len, &n), 0);
+        assert_int_equal(n, len);
+        assert_memory_equal(out, in, len);
+    }
+    for (int byte = 0; byte < 256; byte++) {
+        in[0] = (uint8_t)byte;
+        size_t n, enc_len = tlog_base64_encode(in, 1, enc);
+        assert_int_equal(tlog_base64_decode(enc, enc_len, out, 1, &n), 0);
+        assert_int_equal(out[0], byte);
+    }
 }
 
 static void test_tlog_hash_hex_is_exact(void **state)
@@ -82,6 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tlog_hash_leaf_and_node_rules),
         cmocka_unit_test(test_tlog_hash_base64_is_strict),
+        cmocka_unit_test(test_tlog_hash_base64_round_trips),
         cmocka_unit_test(test_tlog_hash_hex_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
