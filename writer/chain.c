@@ -773,6 +773,11 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
             tlog_errorf(err, "chain[%zu]: not a DER X.509 certificate", i);
             goto done;
         }
+    if (X509_get0_pubkey(certs[0]) == NULL) { /* X509_verify_cert would only call it "unspecified" */
+        ERR_clear_error();
+        tlog_errorf(err, "chain[0]: its public key does not decode (a malformed key, or a type OpenSSL does not know)");
+        goto done;
+    }
     if ((ret = chain_check_poison(certs[0], precert, err)) != CHAIN_OK ||
         (ret = chain_check_filters(policy, certs[0], now, out, err)) != CHAIN_OK)
         goto done;

@@ -616,6 +616,50 @@ static void test_writer_chain_leaf_key_types(void **state)
     }
 }
 
+/* cert with byte at of its public key's bits xored with mask, signed again by issuer. */
+static void corrupt_key_bits(testpki_cert_t *cert, const testpki_cert_t *issuer, size_t at, uint8_t mask)
+{
+    ASN1_BIT_STRING *bits = (ASN1_BIT_STRING *)X509_get0_pubkey_bitstr(cert->x509);
+    assert_true(at < (size_t)ASN1_STRING_length(bits));
+    ((uint8_t *)ASN1_STRING_get0_data(bits))[at] ^= mask;
+    assert_true(X509_sign(cert->x509, issuer->key, EVP_sha256()) > 0);
+    OPENSSL_free(cert->der);
+    cert->der = NULL;
+    int len = i2d_X509(cert->x509, &cert->der);
+    assert_true(len > 0);
+    cert->der_len = (size_t)len;
+}
+
+/*
+ * A leaf key that OpenSSL does not decode (an EC point off its curve, RSA
+ * bits that are not an RSAPublicKey) is refused however chain[0] was parsed.
+ */
+static void test_writer_chain_refuses_broken_leaf_keys(void **state)
+{
+    pki_t *pki = *state;
+    static const int server_auth[] = {NID_server_auth};
+    const struct {
+        EVP_PKEY *key;
+        size_t at; /* from the end of the key's bits, or from the start */
+        int from_end;
+    } cases[] = {
+        {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), 1, 1}, /* the point's last byte */
+        {EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), 1, 1},
+        {EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), 0, 0}, /* the SEQUENCE tag */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_non_null(cases[i].key);
+        testpki_opts_t opts = {.cn = "broken-key.example", .key = cases[i].key, .ekus = server_auth, .eku_count = 1};
+        testpki_cert_t *leaf = testpki_issue(&opts, pki->inter);
+        testpki_cert_t *chain[] = {leaf, pki->inter};
+        size_t len = (size_t)ASN1_STRING_length(X509_get0_pubkey_bitstr(leaf->x509));
+        corrupt_key_bits(leaf, pki->inter, cases[i].from_end ? len - cases[i].at : cases[i].at, 0x01);
+        expect_rejected(pki->roots, &no_filters, 0, chain, 2, "chain[0]: its public key does not decode");
+        testpki_free(leaf);
+        EVP_PKEY_free(cases[i].key);
+    }
+}
+
 static void test_writer_chain_rsa_and_sha1(void **state)
 {
     pki_t *pki = *state;
@@ -940,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_writer_chain_precertificates),
         cmocka_unit_test(test_writer_chain_precert_signing_certificate),
         cmocka_unit_test(test_writer_chain_leaf_key_types),
+        cmocka_unit_test(test_writer_chain_refuses_broken_leaf_keys),
         cmocka_unit_test(test_writer_chain_rsa_and_sha1),
         cmocka_unit_test(test_writer_chain_validity_filters),
         cmocka_unit_test(test_writer_chain_extension_filters),
