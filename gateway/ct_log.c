@@ -34,9 +34,9 @@
 #include "gateway/internal.h"
 #include "gateway/status.h"
 #include "gateway/tree_read.h"
+#include "tlog/ctroots.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
-#include "writer/roots.h"
 
 /* Leaves per index transaction: 64 full tiles, 512 KiB of hashes. */
 #define CT_INDEX_BATCH (64 * TLOG_TILE_WIDTH)
@@ -125,13 +125,13 @@ static int stat_or_absent(const char *path, struct stat *st, char *err)
     return errno == ENOENT ? 0 : tlog_errorf(err, "%s: %s", path, strerror(errno));
 }
 
-/* get-roots lists what the writer trusts: the roots file and the remote roots it backed up under <storage>/roots. */
+/* get-roots lists what the writer trusts (tlog_ctroots_load): the roots file and the remote roots it backed up. */
 static int refresh_roots(ct_log_t *log, char *err)
 {
     struct stat st[2];
-    roots_t *roots;
+    tlog_ctroots_t *roots;
     char why[TLOG_ERR_MAX], backups[PATH_MAX];
-    snprintf(backups, sizeof(backups), "%s/roots", log->config->storage);
+    snprintf(backups, sizeof(backups), "%s/%s", log->config->storage, TLOG_CTROOTS_DIR);
     if (stat(log->config->roots, &st[0]) != 0)
         return tlog_errorf(err, "roots %s: %s", log->config->roots, strerror(errno));
     if (stat_or_absent(backups, &st[1], err) != 0)
@@ -139,12 +139,12 @@ static int refresh_roots(ct_log_t *log, char *err)
     if (log->roots_json != NULL && gateway_files_unchanged(&st[0], &log->roots_st[0]) &&
         gateway_files_unchanged(&st[1], &log->roots_st[1]))
         return 0;
-    if (roots_open(log->config->roots, log->config->storage, &roots, why) != 0)
+    if (tlog_ctroots_load(log->config->roots, log->config->storage, &roots, why) != 0)
         return tlog_errorf(err, "roots: %s", why);
     size_t len;
-    char *json = roots_json(roots, &len), *old;
-    size_t count = roots_count(roots);
-    roots_free(roots);
+    char *json = tlog_ctroots_json(roots, &len), *old;
+    size_t count = tlog_ctroots_count(roots);
+    tlog_ctroots_free(roots);
     pthread_mutex_lock(&log->lock);
     old = log->roots_json;
     log->roots_json = json;

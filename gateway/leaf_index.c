@@ -9,7 +9,7 @@
  * collisions of 64-bit prefixes are rare but possible in a large log, which
  * is why a lookup returns every candidate. The file carries PRAGMA
  * application_id LEAF_INDEX_APP_ID and its exact schema, so a file of
- * anything else is refused untouched (writer/sqlite_file.c).
+ * anything else is refused untouched (sqlite/sqlite_file.c).
  *
  * Journal: WAL with synchronous=NORMAL. An append (leaves and progress
  * together) is one transaction: power loss may drop the last appends, never
@@ -21,7 +21,7 @@
 
 #include "gateway/leaf_index.h"
 #include "tlog/error.h"
-#include "writer/sqlite_file.h"
+#include "sqlite/sqlite_file.h"
 
 #define LEAF_INDEX_APP_ID 0x46614c69 /* "FaLi" */
 #define LEAF_INDEX_VERSION 1

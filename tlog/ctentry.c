@@ -1,6 +1,7 @@
 /*
  * static-ct-api entries: the TimestampedEntry / MerkleTreeLeaf / TileLeaf
- * encodings, their strict parser, the dedup key and the add-chain SCT JSON.
+ * encodings, their strict parser, the dedup key and the add-chain SCT JSON;
+ * and the strict DER parse of a certificate an entry carries.
  *
  * Encoding appends to a tlog_buf_t (growth failure aborts), so it cannot
  * fail; the caller guarantees the lengths fit their vectors (asserted, see
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
 
 #include "tlog/ctentry.h"
 #include "tlog/dsig.h"
@@ -55,6 +57,20 @@ static void ct_signed_entry(const tlog_ct_entry_t *entry, tlog_buf_t *out)
         tlog_buf_append(out, entry->issuer_key_hash, sizeof(entry->issuer_key_hash));
     tlog_buf_append_uint(out, entry->certificate_len, 3);
     tlog_buf_append(out, entry->certificate, entry->certificate_len);
+}
+
+X509 *tlog_ct_certificate_parse(const uint8_t *der, size_t len)
+{
+    const uint8_t *p = der;
+    X509 *x;
+    if (len == 0 || len > CT_VEC24_MAX)
+        return NULL;
+    if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p != der + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    ERR_clear_error();
+    return x;
 }
 
 void tlog_ct_timestamped_entry(const tlog_ct_entry_t *entry, tlog_buf_t *out)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "tlog/buf.h"
 #include "tlog/hash.h"
@@ -54,6 +55,11 @@ void tlog_ct_tile_leaf(const tlog_ct_entry_t *entry, tlog_buf_t *out);
  * one leaf_index extension and no other, whole 32-byte fingerprints.
  */
 int tlog_ct_tile_leaf_parse(const uint8_t *data, size_t len, tlog_ct_entry_t *entry, size_t *consumed, char *err);
+/*
+ * Parses a DER certificate of the size an entry can carry: 1 to 2^24-1 bytes
+ * (a vec24), nothing after it. NULL if it is not one; free with X509_free.
+ */
+X509 *tlog_ct_certificate_parse(const uint8_t *der, size_t len);
 /* Dedup key: SHA-256(u16 entry_type || [issuer_key_hash] || vec24 certificate). */
 void tlog_ct_dedup_key(const tlog_ct_entry_t *entry, tlog_hash_t *out);
 

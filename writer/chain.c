@@ -24,9 +24,9 @@
  * re-encoding of the TBSCertificate for precertificates; a chain[1..] that
  * verified before costs only chain[0]'s parse and signature (chain_paths.c,
  * chain_verify_known), and chain[0] is parsed in a lean library context
- * (chain_lean.c). Roots are kept
- * beside their X509_STORE as the DER they were configured with; adding one
- * compares it with each root already present (duplicates are skipped).
+ * (chain_lean.c). The roots are a tlog_ctroots_t (tlog/ctroots.c: the DER
+ * each was read as, duplicates skipped) beside an X509_STORE holding each of
+ * them as a trust anchor; a root added later goes into both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +35,10 @@
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tlog/buf.h"
+#include "tlog/ctroots.h"
 #include "tlog/error.h"
 #include "tlog/hash.h"
 #include "writer/chain.h"
@@ -49,33 +48,11 @@
 #define CHAIN_MAX_DER 0xffffff /* a vec24 */
 #define CHAIN_OID_MAX 100      /* characters of a dotted OID in a policy */
 
-typedef struct chain_root {
-    X509 *x509;
-    uint8_t *der;
-    size_t len;
-} chain_root_t;
-
 struct chain_roots {
-    X509_STORE *store;
-    chain_root_t *roots;
-    size_t count, cap;
+    tlog_ctroots_t *certs;
+    X509_STORE *store;    /* certs, as trust anchors */
     chain_paths_t *paths; /* issuer paths verified against these roots */
 };
-
-/* Parses one DER certificate, refusing trailing bytes. */
-static X509 *chain_parse_der(const uint8_t *der, size_t len)
-{
-    const uint8_t *p = der;
-    X509 *x;
-    if (len == 0 || len > CHAIN_MAX_DER)
-        return NULL;
-    if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p != der + len) {
-        X509_free(x);
-        x = NULL;
-    }
-    ERR_clear_error();
-    return x;
-}
 
 /*
  * chain[0], parsed in the lean library context (chain_lean.c) when its key
@@ -85,14 +62,14 @@ static X509 *chain_parse_leaf(const uint8_t *der, size_t len)
 {
     OSSL_LIB_CTX *normal = chain_lean_enter();
     if (normal == NULL)
-        return chain_parse_der(der, len);
-    X509 *x = chain_parse_der(der, len);
+        return tlog_ct_certificate_parse(der, len);
+    X509 *x = tlog_ct_certificate_parse(der, len);
     OSSL_LIB_CTX_set0_default(normal);
     if (x != NULL && X509_get0_pubkey(x) != NULL)
         return x;
     X509_free(x);
     ERR_clear_error();
-    return chain_parse_der(der, len);
+    return tlog_ct_certificate_parse(der, len);
 }
 
 static const char *chain_openssl_reason(void)
@@ -110,193 +87,64 @@ static int chain_internal(char *err, const char *what)
 
 /* ---- roots ---- */
 
-int chain_roots_new(chain_roots_t **out, char *err)
+/* Takes certs; every one of them becomes a trust anchor. */
+static int chain_roots_wrap(tlog_ctroots_t *certs, chain_roots_t **out, char *err)
 {
     chain_roots_t *roots = calloc(1, sizeof(*roots));
     if (roots == NULL || (roots->store = X509_STORE_new()) == NULL || (roots->paths = chain_paths_new()) == NULL) {
+        tlog_ctroots_free(certs);
         chain_roots_free(roots);
         return tlog_errorf(err, "roots: out of memory");
     }
+    roots->certs = certs;
+    for (size_t i = 0; i < tlog_ctroots_count(certs); i++)
+        if (X509_STORE_add_cert(roots->store, tlog_ctroots_x509(certs, i)) != 1) {
+            tlog_errorf(err, "roots: cannot add a root: %s", chain_openssl_reason());
+            ERR_clear_error();
+            chain_roots_free(roots);
+            return -1;
+        }
     *out = roots;
     return 0;
+}
+
+int chain_roots_new(chain_roots_t **out, char *err)
+{
+    tlog_ctroots_t *certs;
+    return tlog_ctroots_new(&certs, err) != 0 ? -1 : chain_roots_wrap(certs, out, err);
+}
+
+int chain_roots_open(const char *roots_file, const char *storage, chain_roots_t **out, char *err)
+{
+    tlog_ctroots_t *certs;
+    return tlog_ctroots_load(roots_file, storage, &certs, err) != 0 ? -1 : chain_roots_wrap(certs, out, err);
 }
 
 void chain_roots_free(chain_roots_t *roots)
 {
     if (roots == NULL)
         return;
-    for (size_t i = 0; i < roots->count; i++) {
-        X509_free(roots->roots[i].x509);
-        free(roots->roots[i].der);
-    }
-    free(roots->roots);
+    tlog_ctroots_free(roots->certs);
     X509_STORE_free(roots->store);
     chain_paths_free(roots->paths);
     free(roots);
 }
 
-static const chain_root_t *chain_roots_find(const chain_roots_t *roots, const X509 *x)
-{
-    for (size_t i = 0; i < roots->count; i++)
-        if (X509_cmp(roots->roots[i].x509, x) == 0)
-            return &roots->roots[i];
-    return NULL;
-}
-
 int chain_roots_add_der(chain_roots_t *roots, const uint8_t *der, size_t len, char *err)
 {
-    X509 *x = chain_parse_der(der, len);
-    uint8_t *copy = NULL;
-
-    if (x == NULL)
-        return tlog_errorf(err, "roots: not a DER certificate");
-    if (chain_roots_find(roots, x) != NULL) {
-        X509_free(x);
-        return 0;
-    }
-    if (roots->count == roots->cap) {
-        size_t cap = roots->cap ? roots->cap * 2 : 16;
-        chain_root_t *grown = realloc(roots->roots, cap * sizeof(*grown));
-        if (grown == NULL)
-            goto fail;
-        roots->roots = grown;
-        roots->cap = cap;
-    }
-    if ((copy = malloc(len)) == NULL || X509_STORE_add_cert(roots->store, x) != 1)
-        goto fail;
-    memcpy(copy, der, len);
-    roots->roots[roots->count++] = (chain_root_t){x, copy, len};
+    size_t before = tlog_ctroots_count(roots->certs);
+    if (tlog_ctroots_add_der(roots->certs, der, len, err) != 0)
+        return -1;
+    /* Fails only out of memory (a root already in the store is no error): stop rather than list a root that is not trusted. */
+    if (tlog_ctroots_count(roots->certs) > before &&
+        X509_STORE_add_cert(roots->store, tlog_ctroots_x509(roots->certs, before)) != 1)
+        abort();
     return 0;
-
-fail:
-    tlog_errorf(err, "roots: cannot add a root: %s", chain_openssl_reason());
-    ERR_clear_error();
-    free(copy);
-    X509_free(x);
-    return -1;
 }
 
-int chain_roots_add_pem(chain_roots_t *roots, const char *pem, size_t len, char *err)
+const tlog_ctroots_t *chain_roots_certs(const chain_roots_t *roots)
 {
-    BIO *bio = len <= INT32_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
-    tlog_buf_t ders = TLOG_BUF_INIT; /* u32 length || DER, for each certificate */
-    char *name = NULL, *header = NULL;
-    unsigned char *data = NULL;
-    long data_len;
-    size_t n = 0;
-    int ret = -1;
-
-    if (bio == NULL) {
-        tlog_errorf(err, "roots: cannot read a PEM bundle of %zu bytes", len);
-        goto done;
-    }
-    /* Parse everything first, so a bad bundle adds nothing. */
-    while (PEM_read_bio(bio, &name, &header, &data, &data_len) == 1) {
-        X509 *x = NULL;
-        n++;
-        if (strcmp(name, "CERTIFICATE") != 0 || (x = chain_parse_der(data, (size_t)data_len)) == NULL) {
-            tlog_errorf(err, "roots: PEM block %zu (%s) is not a DER certificate", n, name);
-            goto done;
-        }
-        X509_free(x);
-        tlog_buf_append_uint(&ders, (uint64_t)data_len, 4);
-        tlog_buf_append(&ders, data, (size_t)data_len);
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(data);
-        name = header = NULL;
-        data = NULL;
-    }
-    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
-        tlog_errorf(err, "roots: PEM block %zu is malformed", n + 1);
-        goto done;
-    }
-    if (n == 0) {
-        tlog_errorf(err, "roots: no certificates in the PEM bundle");
-        goto done;
-    }
-    for (size_t off = 0; off < ders.len;) {
-        const uint8_t *p = ders.data + off;
-        size_t der_len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-        if (chain_roots_add_der(roots, p + 4, der_len, err) != 0)
-            goto done;
-        off += 4 + der_len;
-    }
-    ret = 0;
-
-done:
-    ERR_clear_error();
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-    tlog_buf_free(&ders);
-    BIO_free(bio);
-    return ret;
-}
-
-int chain_roots_load(const char *pem_path, chain_roots_t **out, char *err)
-{
-    FILE *f = fopen(pem_path, "rb");
-    tlog_buf_t pem = TLOG_BUF_INIT;
-    chain_roots_t *roots = NULL;
-    char sub[TLOG_ERR_MAX];
-    size_t got;
-
-    if (f == NULL)
-        return tlog_errorf(err, "%s: cannot open: %m", pem_path);
-    do {
-        tlog_buf_reserve(&pem, 1 << 16);
-        got = fread(pem.data + pem.len, 1, pem.cap - pem.len, f);
-        pem.len += got;
-    } while (got > 0);
-    if (ferror(f)) {
-        tlog_errorf(err, "%s: cannot read", pem_path);
-        goto fail;
-    }
-    if (chain_roots_new(&roots, err) != 0)
-        goto fail;
-    if (chain_roots_add_pem(roots, (const char *)pem.data, pem.len, sub) != 0) {
-        tlog_errorf(err, "%s: %s", pem_path, sub);
-        goto fail;
-    }
-    fclose(f);
-    tlog_buf_free(&pem);
-    *out = roots;
-    return 0;
-
-fail:
-    chain_roots_free(roots);
-    fclose(f);
-    tlog_buf_free(&pem);
-    return -1;
-}
-
-size_t chain_roots_count(const chain_roots_t *roots)
-{
-    return roots->count;
-}
-
-const uint8_t *chain_roots_der(const chain_roots_t *roots, size_t i, size_t *len)
-{
-    if (i >= roots->count)
-        return NULL;
-    *len = roots->roots[i].len;
-    return roots->roots[i].der;
-}
-
-char *chain_roots_json(const chain_roots_t *roots, size_t *len)
-{
-    tlog_buf_t json = TLOG_BUF_INIT;
-    tlog_buf_append(&json, "{\"certificates\":[", 17);
-    for (size_t i = 0; i < roots->count; i++) {
-        tlog_buf_append(&json, i > 0 ? ",\"" : "\"", i > 0 ? 2 : 1);
-        tlog_buf_reserve(&json, TLOG_BASE64_LEN(roots->roots[i].len) + 1);
-        json.len += tlog_base64_encode(roots->roots[i].der, roots->roots[i].len, (char *)json.data + json.len);
-        tlog_buf_append(&json, "\"", 1);
-    }
-    tlog_buf_append(&json, "]}", 3); /* with the NUL */
-    *len = json.len - 1;
-    return (char *)json.data;
+    return roots->certs;
 }
 
 /* ---- policy ---- */
@@ -727,11 +575,10 @@ static int chain_issuers(const chain_roots_t *roots, STACK_OF(X509) * path, cons
             der = ders[i];
             len = lens[i];
         } else {
-            const chain_root_t *root = chain_roots_find(roots, sk_X509_value(path, i));
-            if (root == NULL)
+            size_t root;
+            if (!tlog_ctroots_find(roots->certs, sk_X509_value(path, i), &root))
                 return chain_internal(err, "the path ends in a root this log does not list");
-            der = root->der;
-            len = root->len;
+            der = tlog_ctroots_der(roots->certs, root, &len);
         }
         if ((out->issuers[out->chain_count] = chain_copy(der, len)) == NULL)
             return chain_internal(err, "out of memory");
@@ -765,11 +612,11 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
     }
     /* A submitted chain[1..] verified before (a key that counts the roots, which only grow) need not be parsed again. */
     if (n >= 2) {
-        chain_paths_key(roots->count, ders + 1, lens + 1, n - 1, key);
+        chain_paths_key(tlog_ctroots_count(roots->certs), ders + 1, lens + 1, n - 1, key);
         known = chain_paths_find(roots->paths, key);
     }
     for (size_t i = 0; i < (known != NULL ? 1 : n); i++)
-        if ((certs[i] = i == 0 ? chain_parse_leaf(ders[0], lens[0]) : chain_parse_der(ders[i], lens[i])) == NULL) {
+        if ((certs[i] = i == 0 ? chain_parse_leaf(ders[0], lens[0]) : tlog_ct_certificate_parse(ders[i], lens[i])) == NULL) {
             tlog_errorf(err, "chain[%zu]: not a DER X.509 certificate", i);
             goto done;
         }

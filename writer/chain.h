@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "tlog/ctentry.h"
+#include "tlog/ctroots.h"
 
 /* At most this many certificates in a submitted chain (a longer one is refused with 400). */
 #define CHAIN_MAX_CERTS 10
@@ -50,21 +51,18 @@ typedef struct chain_request {
 int chain_request_parse(const char *body, size_t len, chain_request_t *out, char *err);
 void chain_request_free(chain_request_t *req);
 
-/* The accepted roots: an X509_STORE for verification and the DER of each, in order, for get-roots. */
+/* A log's roots as trust anchors: a tlog_ctroots_t and an X509_STORE of the same roots. */
 typedef struct chain_roots chain_roots_t;
 
+/* No roots yet. */
 int chain_roots_new(chain_roots_t **out, char *err);
+/* The roots file and the backups under storage (tlog_ctroots_load). */
+int chain_roots_open(const char *roots_file, const char *storage, chain_roots_t **out, char *err);
+void chain_roots_free(chain_roots_t *roots);
 /* Adds one DER root; a root already present is skipped (returns 0). */
 int chain_roots_add_der(chain_roots_t *roots, const uint8_t *der, size_t len, char *err);
-/* Adds every certificate of a PEM bundle (at least one; nothing is added if any fails to parse). */
-int chain_roots_add_pem(chain_roots_t *roots, const char *pem, size_t len, char *err);
-/* chain_roots_new + chain_roots_add_pem of the file's contents. */
-int chain_roots_load(const char *pem_path, chain_roots_t **out, char *err);
-size_t chain_roots_count(const chain_roots_t *roots);
-const uint8_t *chain_roots_der(const chain_roots_t *roots, size_t i, size_t *len);
-/* The get-roots body {"certificates":[...]}, malloc'd and NUL-terminated; its length without the NUL into *len. */
-char *chain_roots_json(const chain_roots_t *roots, size_t *len);
-void chain_roots_free(chain_roots_t *roots);
+/* The certificates, for get-roots and counting; valid until roots changes. */
+const tlog_ctroots_t *chain_roots_certs(const chain_roots_t *roots);
 
 /* A log's filters on chain[0] (faro.yaml's logs[] settings of the same names). */
 typedef struct chain_policy {

@@ -34,7 +34,7 @@
 
 #include "tlog/error.h"
 #include "writer/dedup.h"
-#include "writer/sqlite_file.h"
+#include "sqlite/sqlite_file.h"
 
 #define DEDUP_APP_ID 0x46614464 /* "FaDd" */
 #define DEDUP_VERSION 1

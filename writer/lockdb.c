@@ -37,7 +37,7 @@
 
 #include "tlog/error.h"
 #include "writer/lockdb.h"
-#include "writer/sqlite_file.h"
+#include "sqlite/sqlite_file.h"
 
 #define LOCKDB_APP_ID 0x46614c6b /* "FaLk" */
 #define LOCKDB_VERSION 1

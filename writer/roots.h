@@ -4,7 +4,8 @@
  *
  * A fetched root is backed up durably as <storage>/roots/<hex SHA-256 of its
  * DER>.pem before it is trusted, and the backups are loaded with the roots
- * file at every open and reload, so a fetched root survives restarts and an
+ * file at every open and reload (tlog_ctroots_load, which faro-gateway's
+ * get-roots reads them with too), so a fetched root survives restarts and an
  * unreachable URL. Nothing removes one (an operator deletes its file and
  * sends SIGHUP). A fetched bundle is all or nothing: every block must be a CA
  * certificate (X509_check_ca), or none of it is trusted.

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlog/ctroots.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
 #include "writer/storage.h"
@@ -307,7 +308,7 @@ done:
 
 int storage_sweep(storage_t *storage, size_t *removed, char *err)
 {
-    char *roots = join(storage->root, STORAGE_ROOTS_DIR);
+    char *roots = join(storage->root, TLOG_CTROOTS_DIR);
     const char *dirs[] = {storage->root, roots, storage->state_dir, storage->staging_dir};
     int ret = 0;
     for (size_t i = 0; ret == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)

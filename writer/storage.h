@@ -25,9 +25,6 @@
 
 typedef struct storage storage_t;
 
-/* The storage folder of backed-up remote roots, <hex SHA-256 of the DER>.pem each (writer/roots.c). */
-#define STORAGE_ROOTS_DIR "roots"
-
 /* Opens (creating them durably when create is set) the storage and state directories. */
 int storage_open(const char *root, const char *state_dir, int create, storage_t **out, char *err);
 void storage_free(storage_t *storage);

@@ -1,13 +1,11 @@
-/* Chain validation, filters, precertificates, roots and the add-chain request body, on a PKI generated per run. */
+/* Chain validation, filters, precertificates and the add-chain request body, on a PKI generated per run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 #include <openssl/x509v3.h>
 
 #include "tests/unit/testpki.h"
@@ -817,86 +815,6 @@ static void test_writer_chain_policy_check(void **state)
     assert_int_equal(chain_validate(NULL, &p, 0, ders, lens, 1, 0, &r, err), CHAIN_INTERNAL);
 }
 
-static void test_writer_chain_roots(void **state)
-{
-    pki_t *pki = *state;
-    testpki_cert_t *root_b = testpki_root("faro test root B");
-    testpki_cert_t *bundle[] = {pki->root, root_b, pki->root};
-    char path[] = "/tmp/faro-roots-XXXXXX";
-    int fd = mkstemp(path);
-    chain_roots_t *roots;
-    char err[TLOG_ERR_MAX];
-    size_t len;
-
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(testpki_write_pem(path, bundle, 3), 0);
-    assert_int_equal(chain_roots_load(path, &roots, err), 0);
-    assert_int_equal(chain_roots_count(roots), 2);
-    const uint8_t *der = chain_roots_der(roots, 1, &len);
-    assert_int_equal(len, root_b->der_len);
-    assert_memory_equal(der, root_b->der, len);
-    assert_null(chain_roots_der(roots, 2, &len));
-    assert_int_equal(chain_roots_add_der(roots, root_b->der, root_b->der_len, err), 0);
-    assert_int_equal(chain_roots_count(roots), 2);
-
-    char *json = chain_roots_json(roots, &len);
-    assert_int_equal(strlen(json), len);
-    json_t *doc = json_loads(json, 0, NULL), *certs = json_object_get(doc, "certificates");
-    assert_int_equal(json_object_size(doc), 1);
-    assert_int_equal(json_array_size(certs), 2);
-    for (size_t i = 0; i < 2; i++) {
-        uint8_t buf[4096];
-        size_t n;
-        const char *b64 = json_string_value(json_array_get(certs, i));
-        assert_int_equal(tlog_base64_decode(b64, strlen(b64), buf, sizeof(buf), &n), 0);
-        assert_int_equal(n, bundle[i]->der_len);
-        assert_memory_equal(buf, bundle[i]->der, n);
-    }
-    json_decref(doc);
-    free(json);
-    chain_roots_free(roots);
-    chain_roots_free(NULL);
-
-    assert_int_equal(chain_roots_new(&roots, err), 0);
-    json = chain_roots_json(roots, &len);
-    assert_string_equal(json, "{\"certificates\":[]}");
-    free(json);
-    static const char *bad[] = {
-        "",
-        "no PEM here\n",
-        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-        "-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----\n",
-        "-----BEGIN CERTIFICATE-----\nAAAA\n",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(chain_roots_add_pem(roots, bad[i], strlen(bad[i]), err), -1);
-        assert_int_equal(chain_roots_count(roots), 0);
-    }
-    /* A bad block after a good one adds nothing. */
-    char *pem = testpki_pem(bundle, 1);
-    size_t pem_len = strlen(pem);
-    pem = realloc(pem, pem_len + strlen(bad[2]) + 1);
-    strcpy(pem + pem_len, bad[2]);
-    assert_int_equal(chain_roots_add_pem(roots, pem, strlen(pem), err), -1);
-    assert_string_equal(err, "roots: PEM block 2 (CERTIFICATE) is not a DER certificate");
-    assert_int_equal(chain_roots_count(roots), 0);
-    assert_int_equal(chain_roots_add_pem(roots, pem, pem_len, err), 0);
-    assert_int_equal(chain_roots_count(roots), 1);
-    assert_int_equal(chain_roots_add_der(roots, (const uint8_t *)"\x30\x00", 2, err), -1);
-    free(pem);
-    chain_roots_free(roots);
-
-    assert_int_equal(chain_roots_load("/nonexistent/roots.pem", &roots, err), -1);
-    assert_non_null(strstr(err, "/nonexistent/roots.pem: cannot open"));
-    FILE *f = fopen(path, "w");
-    fclose(f);
-    assert_int_equal(chain_roots_load(path, &roots, err), -1);
-    assert_non_null(strstr(err, "no certificates"));
-    unlink(path);
-    testpki_free(root_b);
-}
-
 static void test_writer_chain_request_parse(void **state)
 {
     pki_t *pki = *state;
@@ -989,7 +907,6 @@ int main(void)
         cmocka_unit_test(test_writer_chain_validity_filters),
         cmocka_unit_test(test_writer_chain_extension_filters),
         cmocka_unit_test(test_writer_chain_policy_check),
-        cmocka_unit_test(test_writer_chain_roots),
         cmocka_unit_test(test_writer_chain_request_parse),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);

@@ -1,6 +1,6 @@
 /*
  * One faro SQLite file (see sqlite_file.h for the contract): the plumbing the
- * lock DB and the dedup index share.
+ * lock DB, the dedup index and the gateway's leaf index share.
  *
  * Open, in this order: refuse a missing file unless create is set; open the
  * connection (SQLITE_OPEN_NOMUTEX, CREATE only with create); set the busy
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 
 #include "tlog/error.h"
-#include "writer/sqlite_file.h"
+#include "sqlite/sqlite_file.h"
 
 int sqlite_file_error(sqlite_file_t *f, const char *what, char *err)
 {

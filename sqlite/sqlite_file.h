@@ -1,16 +1,17 @@
 /*
- * One faro SQLite file (the lock DB, a dedup index): opening it with or
- * without creating it, refusing a file that is not faro's of the expected
- * kind and version, WAL, prepared statements and messages that name the file.
- * Used by the writer's lockdb.c and dedup.c and by faro-gateway's
- * leaf_index.c: each puts a sqlite_file_t first in its handle, as super, and
- * describes its file with a sqlite_file_kind_t.
+ * One faro SQLite file (the lock DB, a dedup index, a leaf index): opening
+ * it with or without creating it, refusing a file that is not faro's of the
+ * expected kind and version, WAL, prepared statements and messages that name
+ * the file. Used by the writer's lockdb.c and dedup.c and by faro-gateway's
+ * leaf_index.c (so it lives beside config/ and server/, not in either
+ * daemon's folder): each puts a sqlite_file_t first in its handle, as super,
+ * and describes its file with a sqlite_file_kind_t.
  *
  * Threading: a sqlite_file_t is one connection opened SQLITE_OPEN_NOMUTEX;
  * use it from one thread at a time.
  */
-#ifndef WRITER_SQLITE_FILE_H
-#define WRITER_SQLITE_FILE_H
+#ifndef FARO_SQLITE_FILE_H
+#define FARO_SQLITE_FILE_H
 
 #include <stddef.h>
 
