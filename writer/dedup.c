@@ -116,6 +116,18 @@ int dedup_lookup(dedup_t *d, const uint8_t key[32], dedup_hit_t *out, char *err)
     return found;
 }
 
+/*
+ * Rows go in in key order: each insert then lands on the b-tree page the one
+ * before it used, or the next, instead of a random one. Equal keys keep
+ * their order, so the first of them still wins.
+ */
+static int row_order(const void *a, const void *b)
+{
+    const dedup_row_t *x = *(const dedup_row_t *const *)a, *y = *(const dedup_row_t *const *)b;
+    int c = memcmp(x->key, y->key, 32);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
 int dedup_put(dedup_t *d, const dedup_row_t *rows, size_t n, char *err)
 {
     for (size_t i = 0; i < n; i++)
@@ -125,10 +137,18 @@ int dedup_put(dedup_t *d, const dedup_row_t *rows, size_t n, char *err)
                                rows[i].sct_len);
     if (n == 0)
         return 0;
-    if (sqlite_file_run(&d->super, d->begin, "starting a transaction", err) != 0)
+    const dedup_row_t **order = malloc(n * sizeof(*order));
+    if (order == NULL)
+        return tlog_errorf(err, "dedup index %s: out of memory", d->super.path);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &rows[i];
+    qsort(order, n, sizeof(*order), row_order);
+    if (sqlite_file_run(&d->super, d->begin, "starting a transaction", err) != 0) {
+        free(order);
         return -1;
+    }
     for (size_t i = 0; i < n; i++) {
-        const dedup_row_t *r = &rows[i];
+        const dedup_row_t *r = order[i];
         sqlite3_bind_blob(d->insert, 1, r->key, 32, SQLITE_STATIC);
         sqlite3_bind_int64(d->insert, 2, (sqlite3_int64)r->leaf_index);
         sqlite3_bind_int64(d->insert, 3, (sqlite3_int64)r->timestamp);
@@ -138,9 +158,11 @@ int dedup_put(dedup_t *d, const dedup_row_t *rows, size_t n, char *err)
     }
     if (sqlite_file_run(&d->super, d->commit, "committing", err) != 0)
         goto fail;
+    free(order);
     return 0;
 fail:
     if (!sqlite3_get_autocommit(d->super.db))
         sqlite_file_run(&d->super, d->rollback, "rolling back", NULL);
+    free(order);
     return -1;
 }
