@@ -13,6 +13,7 @@
 
 #include "tests/unit/testpki.h"
 #include "tests/unit/testutil.h"
+#include "tlog/ctroots.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
 #include "tlog/hash.h"
@@ -92,7 +93,7 @@ static char *backup_path(const char *storage, const testpki_cert_t *cert)
     char hex[2 * TLOG_HASH_SIZE + 1], relative[256];
     tlog_sha256(cert->der, cert->der_len, &hash);
     tlog_hex_encode(hash.bytes, TLOG_HASH_SIZE, hex);
-    snprintf(relative, sizeof(relative), "%s/roots/%s.pem", storage, hex);
+    snprintf(relative, sizeof(relative), "%s/%s/%s.pem", storage, TLOG_CTROOTS_DIR, hex);
     return testutil_path(relative);
 }
 
