@@ -70,13 +70,19 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* What a decoded key is: nothing but its type, so keys are these two constants. */
 static const char ec_key[] = "EC", rsa_key[] = "RSA";
 
-/* One DER element at *p of the given tag; its contents in *body, *p moved past it. */
+/*
+ * One DER element at *p of the given universal tag, constructed for a
+ * SEQUENCE and primitive otherwise, of definite length; its contents in
+ * *body, *p moved past it.
+ */
 static int der_take(const uint8_t **p, const uint8_t *end, int tag, const uint8_t **body, long *body_len)
 {
     const uint8_t *q = *p;
     int element_tag, element_class;
     int flags = ASN1_get_object(&q, body_len, &element_tag, &element_class, end - *p);
-    if ((flags & 0x80) != 0 || flags == 0x21 || element_class != V_ASN1_UNIVERSAL || element_tag != tag)
+    int constructed = (flags & V_ASN1_CONSTRUCTED) != 0;
+    if ((flags & 0x80) != 0 || (flags & 0x01) != 0 || element_class != V_ASN1_UNIVERSAL || element_tag != tag ||
+        constructed != (tag == V_ASN1_SEQUENCE))
         return -1;
     *body = q;
     *p = q + *body_len;
