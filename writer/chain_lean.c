@@ -115,9 +115,10 @@ static const char *spki_check(const uint8_t *der, size_t len)
         long fields_len, value_len;
         if (der_take(&q, key_end, V_ASN1_SEQUENCE, &fields, &fields_len) != 0 || q != key_end)
             return NULL;
+        const uint8_t *fields_end = fields + fields_len;
         q = fields;
-        if (der_take(&q, key_end, V_ASN1_INTEGER, &value, &value_len) != 0 ||
-            der_take(&q, key_end, V_ASN1_INTEGER, &value, &value_len) != 0 || q != key_end)
+        if (der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 ||
+            der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 || q != fields_end)
             return NULL;
         return rsa_key;
     }
