@@ -44,7 +44,8 @@
 typedef struct ct_log {
     const faro_log_config_t *config;
     int storage_fd;
-    pthread_mutex_t lock; /* guards sth, have_sth, roots_json, roots_len, roots_count */
+    gateway_status_memo_t *memo; /* shared with /health, /metrics and the pages */
+    pthread_mutex_t lock;        /* guards sth, have_sth, roots_json, roots_len, roots_count */
     ct_sth_t sth;
     int have_sth;
     char *roots_json;
@@ -94,7 +95,7 @@ static int refresh_sth(ct_log_t *log, char *err)
     if (same)
         return 0;
     gateway_status_t status;
-    if (gateway_status_read(log->config, log->storage_fd, NULL, &status, err) != 0) {
+    if (gateway_status_read(log->config, log->storage_fd, log->memo, &status, err) != 0) {
         gateway_status_free(&status);
         return -1;
     }
@@ -280,6 +281,7 @@ static int open_log(gateway_t *gw, size_t i, ct_log_t *log, char *err)
     char why[TLOG_ERR_MAX];
     log->config = gw->logs[i].config;
     log->storage_fd = gw->logs[i].storage_fd;
+    log->memo = gw->logs[i].status_memo;
     if (refresh_roots(log, why) != 0)
         return tlog_errorf(err, "logs[%zu].%s", i, why);
     char *path = NULL;

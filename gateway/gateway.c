@@ -102,6 +102,7 @@ void gateway_reload(gateway_t *gw)
 
 static void free_gateway(gateway_t *gw)
 {
+    ct_logs_stop(gw->ct); /* its thread reads the logs' storage directories */
     for (size_t i = 0; i < gw->nlogs; i++) {
         free(gw->logs[i].path);
         policy_free(gw->logs[i].witness_policy);
@@ -109,7 +110,6 @@ static void free_gateway(gateway_t *gw)
         if (gw->logs[i].storage_fd >= 0)
             close(gw->logs[i].storage_fd);
     }
-    ct_logs_stop(gw->ct);
     free(gw->logs);
     gateway_tls_free(gw->tls);
     gcra_free(gw->anonymous);

@@ -14,7 +14,7 @@
  * Time is CLOCK_MONOTONIC in nanoseconds, read by the caller, so
  * tests can drive a fake clock. Every call is thread-safe.
  *
- * gcra_t is one shared bucket (the anonymous and partial-tile limits):
+ * gcra_t is one shared bucket (the anonymous limit):
  * lock-free, one compare-and-swap on TAT per admitted request.
  *
  * gcra_table_t is a bucket per client key in fixed memory: a set-associative

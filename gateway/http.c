@@ -23,13 +23,11 @@
 #include "config/log.h"
 #include "gateway/client.h"
 #include "gateway/file_cache.h"
+#include "gateway/files.h"
 #include "gateway/ct_api.h"
 #include "gateway/gateway.h"
 #include "gateway/internal.h"
 #include "gateway/route.h"
-
-/* Largest file served: a data tile of 256 entries with long chains stays well below it. */
-#define FILE_MAX (64 * 1024 * 1024)
 
 typedef struct gateway_logger {
     h2o_logger_t super;
@@ -226,18 +224,17 @@ int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, con
     return wait == 0;
 }
 
-static int is_gzip(const char *data, size_t len)
-{
-    return len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b;
-}
-
 static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_view_t *v, unsigned thread)
 {
     h2o_iovec_t path = h2o_strdup(&req->pool, v->rel + 1, v->rel_len - 1); /* NUL-terminated */
     int immutable = v->kind == GATEWAY_KIND_HASH_TILE || v->kind == GATEWAY_KIND_DATA_TILE || v->kind == GATEWAY_KIND_ISSUER;
     file_cache_file_t file;
+    /* Limits come before the read, so a refused request costs no disk, pool or cache; a partial tile's needs its mtime. */
+    int partial = v->kind == GATEWAY_KIND_PARTIAL_TILE;
+    if (!partial && !gateway_admit_or_reply(gw, req, v->kind, NULL, thread))
+        return;
     if (file_cache_get(gw->file_caches[thread], &req->pool, (size_t)(v->log - gw->logs), v->log->storage_fd, path.base, immutable,
-                       FILE_MAX, &file) != 0) {
+                       GATEWAY_FILE_MAX, &file) != 0) {
         if (errno == ENOENT) {
             respond_not_found(req);
             return;
@@ -246,10 +243,10 @@ static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_vie
         gateway_respond_text(req, 500, "Internal Server Error", "internal error");
         return;
     }
-    if (!gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
+    if (partial && !gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
         return;
-    int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (v->kind == GATEWAY_KIND_PARTIAL_TILE && v->tile.level == TLOG_TILE_DATA);
-    if (data_tile && is_gzip(file.body, file.len))
+    int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (partial && v->tile.level == TLOG_TILE_DATA);
+    if (data_tile && gateway_files_is_gzip(file.body, file.len))
         add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
     gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.body, file.len);
 }

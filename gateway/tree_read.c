@@ -15,7 +15,6 @@
 #include "tlog/error.h"
 
 /* A data tile of 256 entries with long chains stays well below this, compressed or not. */
-#define DATA_TILE_MAX (64 * 1024 * 1024)
 /* A certificate's DER is a vec24. */
 #define ISSUER_MAX (1 << 24)
 
@@ -66,7 +65,7 @@ int tree_open_data_tile(int storage_fd, const tlog_tile_t *tile, struct stat *st
 static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, char *err)
 {
     z_stream z = {0};
-    size_t cap = len < DATA_TILE_MAX / 4 ? 4 * len + 4096 : DATA_TILE_MAX, n = 0;
+    size_t cap = len < GATEWAY_FILE_MAX / 4 ? 4 * len + 4096 : GATEWAY_FILE_MAX, n = 0;
     uint8_t *buf = malloc(cap);
     int rc = Z_OK;
     if (buf == NULL)
@@ -79,11 +78,11 @@ static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
     z.avail_in = (uInt)len;
     while (rc != Z_STREAM_END) {
         if (n == cap) {
-            if (cap == DATA_TILE_MAX) {
-                tlog_errorf(err, "gzip data tile inflates to more than %d bytes", DATA_TILE_MAX);
+            if (cap == GATEWAY_FILE_MAX) {
+                tlog_errorf(err, "gzip data tile inflates to more than %d bytes", GATEWAY_FILE_MAX);
                 goto fail;
             }
-            cap = cap < DATA_TILE_MAX / 2 ? 2 * cap : DATA_TILE_MAX;
+            cap = cap < GATEWAY_FILE_MAX / 2 ? 2 * cap : GATEWAY_FILE_MAX;
             if ((buf = realloc(buf, cap)) == NULL)
                 abort();
         }
@@ -109,8 +108,8 @@ fail:
 int tree_read_data_tile(int fd, const struct stat *st, uint8_t **out, size_t *out_len, char *err)
 {
     size_t len = (size_t)st->st_size;
-    if (st->st_size > DATA_TILE_MAX)
-        return tlog_errorf(err, "data tile is larger than %d bytes", DATA_TILE_MAX);
+    if (st->st_size > GATEWAY_FILE_MAX)
+        return tlog_errorf(err, "data tile is larger than %d bytes", GATEWAY_FILE_MAX);
     uint8_t *raw = malloc(len ? len : 1);
     if (raw == NULL)
         abort();
@@ -118,7 +117,7 @@ int tree_read_data_tile(int fd, const struct stat *st, uint8_t **out, size_t *ou
         free(raw);
         return tlog_errorf(err, "reading a data tile: %s", strerror(errno));
     }
-    if (len < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
+    if (!gateway_files_is_gzip(raw, len)) {
         *out = raw;
         *out_len = len;
         return 0;

@@ -264,7 +264,8 @@ void witness_endpoint_done(witness_endpoint_t *e, CURLcode result)
         witness_collection_answer(w, e, cp, &reply.lines, key_signed);
     } else if (reply.outcome == WITNESS_CONFLICT) {
         e->old_size = reply.size;
-        if (!e->retried)
+        /* Retried only while cp is still being collected; otherwise dispatch sends the current one from old_size. */
+        if (!e->retried && w->collection != NULL && w->collection->checkpoint == cp)
             witness_endpoint_send(e, cp, 1);
         else
             witness_collection_answer(w, e, cp, NULL, NULL);

@@ -80,12 +80,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < config->logs_count; i++)
         if (writer_log_open(&config->logs[i], config->writer.lock_db, create_missing, &logs[i], err) != 0)
             faro_fatal(config->logs[i].name, "refusing to start: %s", err);
-    writer_http_t *http;
-    if (writer_http_start(config, logs, config->logs_count, threads, &http, err) != 0)
-        faro_fatal("faro-writer", "%s", err);
+    /* Logs first: the HTTP threads read what starting a log sets (its roots fetcher, for /metrics). */
     for (size_t i = 0; i < config->logs_count; i++)
         if (writer_log_start(logs[i], err) != 0)
             faro_fatal(config->logs[i].name, "%s", err);
+    writer_http_t *http;
+    if (writer_http_start(config, logs, config->logs_count, threads, &http, err) != 0)
+        faro_fatal("faro-writer", "%s", err);
 
     for (;;) {
         int sig;

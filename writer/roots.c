@@ -92,17 +92,6 @@ static int check_all_ca(const tlog_ctroots_t *fetched, char *err)
     return 0;
 }
 
-static int is_trusted(const tlog_ctroots_t *set, const uint8_t *der, size_t len)
-{
-    for (size_t i = 0; i < tlog_ctroots_count(set); i++) {
-        size_t have_len;
-        const uint8_t *have = tlog_ctroots_der(set, i, &have_len);
-        if (have_len == len && memcmp(have, der, len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Writes <backup_dir>/<hex SHA-256>.pem durably (write-once); -1 or TLOG_DURABLE_FATAL. */
 static int back_up(const roots_t *roots, const uint8_t *der, size_t len, char *err)
 {
@@ -140,9 +129,9 @@ int roots_merge_pem(roots_t *roots, const char *pem, size_t len, size_t *added, 
     }
     /* Only holders of `update` change the set, so it can be read here without the lock. */
     for (size_t i = 0; i < tlog_ctroots_count(fetched); i++) {
-        size_t der_len;
+        size_t der_len, at;
         const uint8_t *der = tlog_ctroots_der(fetched, i, &der_len);
-        if (is_trusted(chain_roots_certs(roots->set), der, der_len))
+        if (tlog_ctroots_find(chain_roots_certs(roots->set), tlog_ctroots_x509(fetched, i), &at))
             continue;
         int backed_up = back_up(roots, der, der_len, err);
         if (backed_up != 0) {

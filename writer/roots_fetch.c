@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -61,7 +62,8 @@ static int download(roots_fetch_t *fetch, tlog_buf_t *body, char *err)
         return tlog_errorf(err, "libcurl cannot start a transfer");
     curl_easy_setopt(curl, CURLOPT_URL, fetch->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* Fetched roots are trusted for good: an https URL may not be redirected to plain http. */
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, strncasecmp(fetch->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);

@@ -441,7 +441,8 @@ def check_gzip_tiles(args, workdir, template, writer, log_, api, size):
 
 def test(args, workdir):
     random.seed(int(os.environ.get("FARO_SEED", "1")))
-    writer, log_, template, roots, chains = start_log(args, workdir, "ct", CERTS + LATER, PRECERTS, sequence_interval="100ms")
+    writer, log_, template, roots, chains = start_log(args, workdir, "ct", CERTS + LATER, PRECERTS, sequence_interval="100ms",
+                                                    checkpoint_republish_interval="1h")
     first, later = chains[:CERTS] + chains[CERTS + LATER:], chains[CERTS:CERTS + LATER]
     submissions = {base64.b64decode(c["chain"][0]): c for c in chains}
     submit_all(writer, log_, first)
