@@ -11,11 +11,16 @@
  * protected. A hit on an entry moved to the front of protected recently
  * (within the last quarter of protected's entries) leaves the lists alone,
  * so the hottest files cost no list writes.
+ *
+ * Two such stores: copies (the entry holds the file's bytes) and mappings
+ * (the entry holds an mmap of a large immutable file, unmapped when its last
+ * reference goes). Each has its own byte and entry bounds.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,9 +50,9 @@ struct entry {
     entry_t *prev, *next;
     segment_t *segment;
     uint64_t hash;
-    uint64_t promoted; /* cache->promotions when it last moved to the front of protected */
+    uint64_t promoted; /* store->promotions when it last moved to the front of protected */
     size_t log, path_len, len;
-    int immutable;
+    int immutable, mapped;
     struct stat st; /* when it was read */
     char *path, *body;
 };
@@ -62,9 +67,8 @@ typedef struct slot {
     entry_t *entry; /* NULL: empty */
 } slot_t;
 
-struct file_cache {
+typedef struct store {
     size_t max_bytes, protected_max, max_entries;
-    uint8_t secret[crypto_shorthash_KEYBYTES];
     slot_t *slots;
     size_t slot_mask;
     seen_t *seen; /* large files read and not kept, by hash & seen_mask */
@@ -72,25 +76,37 @@ struct file_cache {
     uint64_t large_reads; /* of large files not kept, so far */
     uint64_t promotions;
     segment_t probation, protected;
+} store_t;
+
+struct file_cache {
+    uint8_t secret[crypto_shorthash_KEYBYTES];
+    store_t copies, maps;
 };
 
-file_cache_t *file_cache_new(size_t max_bytes)
+static void store_init(store_t *store, size_t max_bytes, size_t max_entries)
 {
-    file_cache_t *cache = calloc(1, sizeof(*cache));
     size_t slots = 64, seen = 64;
-    if (cache == NULL || sodium_init() < 0)
-        abort();
-    cache->max_entries = max_bytes / BYTES_PER_ENTRY;
-    while (slots < 2 * cache->max_entries)
+    while (slots < 2 * max_entries)
         slots *= 2;
     while (seen < max_bytes / LARGE_FILE)
         seen *= 2;
-    if ((cache->slots = calloc(slots, sizeof(*cache->slots))) == NULL || (cache->seen = calloc(seen, sizeof(*cache->seen))) == NULL)
+    if ((store->slots = calloc(slots, sizeof(*store->slots))) == NULL || (store->seen = calloc(seen, sizeof(*store->seen))) == NULL)
         abort();
-    cache->slot_mask = slots - 1;
-    cache->seen_mask = seen - 1;
-    cache->max_bytes = max_bytes;
-    cache->protected_max = max_bytes / 5 * 4;
+    store->slot_mask = slots - 1;
+    store->seen_mask = seen - 1;
+    store->max_bytes = max_bytes;
+    store->max_entries = max_entries;
+    store->protected_max = max_bytes / 5 * 4;
+}
+
+file_cache_t *file_cache_new(size_t max_bytes, size_t max_mapped, size_t max_maps)
+{
+    file_cache_t *cache = calloc(1, sizeof(*cache));
+    if (cache == NULL || sodium_init() < 0)
+        abort();
+    size_t maps = max_mapped / LARGE_FILE;
+    store_init(&cache->copies, max_bytes, max_bytes / BYTES_PER_ENTRY);
+    store_init(&cache->maps, max_mapped, maps < max_maps ? maps : max_maps);
     randombytes_buf(cache->secret, sizeof(cache->secret));
     return cache;
 }
@@ -121,33 +137,39 @@ static void list_push(segment_t *s, entry_t *e)
     e->segment = s;
 }
 
-static void evict(file_cache_t *cache, entry_t *e)
+static void evict(store_t *store, entry_t *e)
 {
-    size_t mask = cache->slot_mask, i = e->hash & mask;
-    while (cache->slots[i].entry != e)
+    size_t mask = store->slot_mask, i = e->hash & mask;
+    while (store->slots[i].entry != e)
         i = (i + 1) & mask;
     /* Backward shift: move each later slot of the probe run into the hole if its home is not after the hole. */
-    for (size_t j = (i + 1) & mask; cache->slots[j].entry != NULL; j = (j + 1) & mask) {
-        if (((j - (cache->slots[j].hash & mask)) & mask) >= ((j - i) & mask)) {
-            cache->slots[i] = cache->slots[j];
+    for (size_t j = (i + 1) & mask; store->slots[j].entry != NULL; j = (j + 1) & mask) {
+        if (((j - (store->slots[j].hash & mask)) & mask) >= ((j - i) & mask)) {
+            store->slots[i] = store->slots[j];
             i = j;
         }
     }
-    cache->slots[i].entry = NULL;
+    store->slots[i].entry = NULL;
     list_remove(e);
     h2o_mem_release_shared(e);
+}
+
+static void store_free(store_t *store)
+{
+    while (store->probation.tail != NULL)
+        evict(store, store->probation.tail);
+    while (store->protected.tail != NULL)
+        evict(store, store->protected.tail);
+    free(store->slots);
+    free(store->seen);
 }
 
 void file_cache_free(file_cache_t *cache)
 {
     if (cache == NULL)
         return;
-    while (cache->probation.tail != NULL)
-        evict(cache, cache->probation.tail);
-    while (cache->protected.tail != NULL)
-        evict(cache, cache->protected.tail);
-    free(cache->slots);
-    free(cache->seen);
+    store_free(&cache->copies);
+    store_free(&cache->maps);
     free(cache);
 }
 
@@ -163,42 +185,42 @@ static uint64_t key_hash(const file_cache_t *cache, size_t log, const char *path
     return h;
 }
 
-static entry_t *lookup(file_cache_t *cache, uint64_t hash, size_t log, const char *path, size_t len)
+static entry_t *lookup(store_t *store, uint64_t hash, size_t log, const char *path, size_t len)
 {
-    for (size_t i = hash & cache->slot_mask; cache->slots[i].entry != NULL; i = (i + 1) & cache->slot_mask) {
-        entry_t *e = cache->slots[i].entry;
-        if (cache->slots[i].hash == hash && e->log == log && e->path_len == len && memcmp(e->path, path, len) == 0)
+    for (size_t i = hash & store->slot_mask; store->slots[i].entry != NULL; i = (i + 1) & store->slot_mask) {
+        entry_t *e = store->slots[i].entry;
+        if (store->slots[i].hash == hash && e->log == log && e->path_len == len && memcmp(e->path, path, len) == 0)
             return e;
     }
     return NULL;
 }
 
 /* A second use moves an entry to protected; protected's least recent ones fall back to probation. */
-static void touch(file_cache_t *cache, entry_t *e)
+static void touch(store_t *store, entry_t *e)
 {
-    if (e->segment == &cache->protected && cache->promotions - e->promoted < cache->protected.count / 4)
+    if (e->segment == &store->protected && store->promotions - e->promoted < store->protected.count / 4)
         return;
-    e->promoted = ++cache->promotions;
+    e->promoted = ++store->promotions;
     list_remove(e);
-    list_push(&cache->protected, e);
-    while (cache->protected.bytes > cache->protected_max && cache->protected.tail != e) {
-        entry_t *old = cache->protected.tail;
+    list_push(&store->protected, e);
+    while (store->protected.bytes > store->protected_max && store->protected.tail != e) {
+        entry_t *old = store->protected.tail;
         list_remove(old);
-        list_push(&cache->probation, old);
+        list_push(&store->probation, old);
     }
 }
 
-static void keep(file_cache_t *cache, entry_t *e)
+static void keep(store_t *store, entry_t *e)
 {
-    size_t i = e->hash & cache->slot_mask;
-    while (cache->slots[i].entry != NULL)
-        i = (i + 1) & cache->slot_mask;
-    cache->slots[i] = (slot_t){e->hash, e};
-    list_push(&cache->probation, e);
-    while (cache->probation.bytes + cache->protected.bytes > cache->max_bytes ||
-           cache->probation.count + cache->protected.count > cache->max_entries) {
-        segment_t *s = cache->probation.tail != e ? &cache->probation : &cache->protected;
-        evict(cache, s->tail);
+    size_t i = e->hash & store->slot_mask;
+    while (store->slots[i].entry != NULL)
+        i = (i + 1) & store->slot_mask;
+    store->slots[i] = (slot_t){e->hash, e};
+    list_push(&store->probation, e);
+    while (store->probation.bytes + store->protected.bytes > store->max_bytes ||
+           store->probation.count + store->protected.count > store->max_entries) {
+        segment_t *s = store->probation.tail != e ? &store->probation : &store->protected;
+        evict(store, s->tail);
     }
 }
 
@@ -211,36 +233,54 @@ static void keep(file_cache_t *cache, entry_t *e)
  * anything out, while the tile every monitor fetches after it fills is kept.
  * The earlier reads are a direct-mapped table of (key, read number).
  */
-static int admit(file_cache_t *cache, uint64_t hash, size_t len)
+static int admit(store_t *store, uint64_t hash, size_t len)
 {
-    if (ENTRY_OVERHEAD + len > cache->max_bytes / 8 || cache->max_entries == 0)
+    if (ENTRY_OVERHEAD + len > store->max_bytes / 8 || store->max_entries == 0)
         return 0;
     if (len <= LARGE_FILE)
         return 1;
-    seen_t *seen = &cache->seen[hash & cache->seen_mask];
-    uint64_t distance = cache->large_reads - seen->read;
-    if (seen->hash == hash && distance <= cache->max_bytes / 4 / len)
+    seen_t *seen = &store->seen[hash & store->seen_mask];
+    uint64_t distance = store->large_reads - seen->read;
+    if (seen->hash == hash && distance <= store->max_bytes / 4 / len)
         return 1;
-    *seen = (seen_t){hash, ++cache->large_reads};
+    *seen = (seen_t){hash, ++store->large_reads};
     return 0;
 }
 
-/* A new entry with room for len bytes of file (one reference, not in the cache yet). */
-static entry_t *entry_new(uint64_t hash, size_t log, const char *path, size_t path_len, size_t len, int immutable,
-                          const struct stat *st)
+static void entry_unmap(void *p)
 {
-    entry_t *e = h2o_mem_alloc_shared(NULL, sizeof(*e) + path_len + 1 + len, NULL);
+    entry_t *e = p;
+    munmap(e->body, e->len);
+}
+
+/*
+ * A new entry (one reference, not in the cache yet) for len bytes of file:
+ * with room for them, or, given mapping, holding that mapping of them.
+ */
+static entry_t *entry_new(uint64_t hash, size_t log, const char *path, size_t path_len, size_t len, int immutable,
+                          const struct stat *st, void *mapping)
+{
+    size_t room = mapping != NULL ? 0 : len;
+    entry_t *e = h2o_mem_alloc_shared(NULL, sizeof(*e) + path_len + 1 + room, mapping != NULL ? entry_unmap : NULL);
     memset(e, 0, sizeof(*e));
     e->path = (char *)(e + 1);
-    e->body = e->path + path_len + 1;
+    e->body = mapping != NULL ? mapping : e->path + path_len + 1;
     memcpy(e->path, path, path_len + 1);
     e->hash = hash;
     e->log = log;
     e->path_len = path_len;
     e->len = len;
     e->immutable = immutable;
+    e->mapped = mapping != NULL;
     e->st = *st;
     return e;
+}
+
+/* An entry mapping fd's len bytes, or NULL if they cannot be mapped (the caller reads them instead). */
+static entry_t *entry_map(int fd, uint64_t hash, size_t log, const char *path, size_t path_len, size_t len, const struct stat *st)
+{
+    void *mapping = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    return mapping != MAP_FAILED ? entry_new(hash, log, path, path_len, len, 1, st, mapping) : NULL;
 }
 
 int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int dir_fd, const char *path, int immutable,
@@ -248,16 +288,19 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
 {
     size_t path_len = strlen(path);
     uint64_t hash = key_hash(cache, log, path, path_len);
-    entry_t *e = lookup(cache, hash, log, path, path_len);
+    store_t *store = &cache->copies;
+    entry_t *e = lookup(store, hash, log, path, path_len);
     struct stat st;
 
+    if (e == NULL && immutable)
+        e = lookup(store = &cache->maps, hash, log, path, path_len);
     if (e != NULL && !e->immutable &&
         (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !gateway_files_unchanged(&st, &e->st))) {
-        evict(cache, e);
+        evict(store, e);
         e = NULL;
     }
     if (e != NULL) {
-        touch(cache, e);
+        touch(store, e);
         h2o_mem_link_shared(pool, e);
         *out = (file_cache_file_t){e->body, e->len, e->st.st_mtim};
         return 0;
@@ -272,14 +315,12 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         return -1;
     }
     size_t len = (size_t)st.st_size;
-    char *body;
-    if (admit(cache, hash, len)) {
-        e = entry_new(hash, log, path, path_len, len, immutable, &st);
-        body = e->body;
-    } else {
-        body = h2o_mem_alloc_pool(pool, len ? len : 1);
-    }
-    int failed = gateway_files_read(fd, body, len), saved = errno;
+    store = immutable && len > LARGE_FILE && cache->maps.max_entries > 0 ? &cache->maps : &cache->copies;
+    if (admit(store, hash, len))
+        e = store == &cache->maps ? entry_map(fd, hash, log, path, path_len, len, &st)
+                                  : entry_new(hash, log, path, path_len, len, immutable, &st, NULL);
+    char *body = e != NULL ? e->body : h2o_mem_alloc_pool(pool, len ? len : 1);
+    int failed = e != NULL && e->mapped ? 0 : gateway_files_read(fd, body, len), saved = errno;
     close(fd);
     if (failed) {
         if (e != NULL)
@@ -288,7 +329,7 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         return -1;
     }
     if (e != NULL) {
-        keep(cache, e); /* with entry_new's reference */
+        keep(store, e); /* with entry_new's reference */
         h2o_mem_link_shared(pool, e);
     }
     *out = (file_cache_file_t){body, len, st.st_mtim};

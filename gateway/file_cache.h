@@ -25,9 +25,19 @@
  * that would only be evicted. A file larger than max_bytes / 8 is served but
  * never kept.
  *
+ * Large immutable files (full data tiles) are kept differently when
+ * max_mapped is not 0: mapped (mmap, MAP_SHARED) rather than copied, in a
+ * second store with the same rules, bounded by max_mapped bytes of mappings
+ * and max_maps mappings. A mapped tile is sent from the kernel's page cache
+ * with one copy (into the socket) instead of two, and costs the process no
+ * memory of its own: its pages are the page cache's, which the kernel can
+ * reclaim. Since the writer replaces files by rename and never truncates
+ * one, a mapping always covers its whole file; a tile truncated behind the
+ * gateway's back, or a disk error on a mapped page, would stop it (SIGBUS).
+ *
  * A body is h2o shared memory linked to the request's pool: it stays valid
- * until the request is done even if the cache evicts it meanwhile. One cache
- * per event-loop thread; not thread-safe.
+ * (and mapped) until the request is done even if the cache evicts it
+ * meanwhile. One cache per event-loop thread; not thread-safe.
  */
 #ifndef FARO_GATEWAY_FILE_CACHE_H
 #define FARO_GATEWAY_FILE_CACHE_H
@@ -45,8 +55,8 @@ typedef struct file_cache_file {
     struct timespec mtime; /* of the file when it was read (mutable files: as it is now) */
 } file_cache_file_t;
 
-/* max_bytes 0 keeps nothing (every call reads the file). */
-file_cache_t *file_cache_new(size_t max_bytes);
+/* max_bytes 0 keeps no copies, max_mapped 0 maps nothing (every call then reads the file). */
+file_cache_t *file_cache_new(size_t max_bytes, size_t max_mapped, size_t max_maps);
 void file_cache_free(file_cache_t *cache);
 
 /*

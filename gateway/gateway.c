@@ -20,6 +20,8 @@
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
 #define CLIENT_TABLE_SLOTS 65536
+/* Mappings of data tiles in all threads together: half of Linux's default vm.max_map_count. */
+#define FILE_MAPS_MAX 32768
 
 /*
  * The gateway never needs a signing key, so a key it could open for writing
@@ -148,7 +150,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if ((gw->file_caches = calloc(threads, sizeof(*gw->file_caches))) == NULL)
         abort();
     for (unsigned i = 0; i < threads; i++)
-        gw->file_caches[i] = file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads);
+        gw->file_caches[i] = file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads,
+                                            (size_t)config->gateway.file_map_mib * 1024 * 1024 / threads, FILE_MAPS_MAX / threads);
 
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);

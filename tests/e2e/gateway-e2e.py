@@ -102,8 +102,13 @@ def check_resources(gateway, log_):
         status, headers, body = request(client, "HEAD", "/gw/" + rel, {"User-Agent": IDENTIFIED})
         check(status == 200 and body == b"", "HEAD %s: status %d, %d body bytes" % (rel, status, len(body)))
         expect_headers("HEAD " + rel, headers, content_type, cache_control)
+        if cache_control == IMMUTABLE:  # a third use is served from the cache (a full data tile: from its mapping)
+            status, headers, body = request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+            check(status == 200 and body == want, "GET %s again: status %d, %d bytes" % (rel, status, len(body)))
     client.close()
-    log("resources: %d files served byte for byte with their headers, GET and HEAD" % len(cases))
+    mapped = len(storage_bytes(log_, "tile/data/000"))
+    check(mapped > 64 * 1024, "tile/data/000 is %d bytes: too small to be mapped, the case above needs it above 64 KiB" % mapped)
+    log("resources: %d files served byte for byte with their headers, GET and HEAD, and again from the cache" % len(cases))
 
 
 def check_proxy(gateway, log_, sub):
