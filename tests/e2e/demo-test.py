@@ -14,14 +14,12 @@ Usage: demo-test.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --ctc
 """
 
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
 
-from e2elib import Failure, check, log, main, run_ctcheck
+from e2elib import Failure, check, free_port_block, log, main, run_ctcheck
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -51,22 +49,6 @@ def run_demo(demo, port, *args):
     check(result.returncode == 0, "scripts/demo %s exited %d:\n%s%s" % (" ".join(args), result.returncode, result.stdout,
                                                                       result.stderr[-3000:]))
     return result.stdout
-
-
-def free_port_block(count):
-    """count consecutive free ports below the kernel's ephemeral range, which outgoing connections may take."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    for _ in range(1000):
-        base = random.randrange(max(1024, low - 12000), low - count)
-        try:
-            for port in range(base, base + count):
-                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise Failure("no %d consecutive free ports" % count)
 
 
 def check_printed(out, demo, workdir, ctcheck, want_size):
