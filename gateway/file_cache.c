@@ -52,7 +52,7 @@ struct entry {
     uint64_t hash;
     uint64_t promoted; /* store->promotions when it last moved to the front of protected */
     size_t log, path_len, len;
-    int immutable, mapped;
+    int immutable, mapped, gzip;
     struct stat st; /* when it was read */
     char *path, *body;
 };
@@ -302,7 +302,7 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
     if (e != NULL) {
         touch(store, e);
         h2o_mem_link_shared(pool, e);
-        *out = (file_cache_file_t){e->body, e->len, e->st.st_mtim};
+        *out = (file_cache_file_t){e->body, e->len, e->st.st_mtim, e->gzip};
         return 0;
     }
 
@@ -328,10 +328,12 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         errno = saved;
         return -1;
     }
+    int gzip = gateway_files_is_gzip(body, len);
     if (e != NULL) {
+        e->gzip = gzip;
         keep(store, e); /* with entry_new's reference */
         h2o_mem_link_shared(pool, e);
     }
-    *out = (file_cache_file_t){body, len, st.st_mtim};
+    *out = (file_cache_file_t){body, len, st.st_mtim, gzip};
     return 0;
 }

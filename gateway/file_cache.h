@@ -32,8 +32,12 @@
  * with one copy (into the socket) instead of two, and costs the process no
  * memory of its own: its pages are the page cache's, which the kernel can
  * reclaim. Since the writer replaces files by rename and never truncates
- * one, a mapping always covers its whole file; a tile truncated behind the
- * gateway's back, or a disk error on a mapped page, would stop it (SIGBUS).
+ * one, a mapping always covers its whole file. If a tile were truncated
+ * behind the gateway's back (or a mapped page met a disk error), a plain
+ * HTTP/1 response, whose bytes only the kernel reads (writev), would fail
+ * with EFAULT and its connection close; the gateway itself reads a mapping
+ * only when it maps it (the gzip check), but TLS and HTTP/2 read the body
+ * to encrypt or frame it, and would stop the gateway with SIGBUS.
  *
  * A body is h2o shared memory linked to the request's pool: it stays valid
  * (and mapped) until the request is done even if the cache evicts it
@@ -53,6 +57,7 @@ typedef struct file_cache_file {
     const char *body; /* valid as long as the pool given to file_cache_get */
     size_t len;
     struct timespec mtime; /* of the file when it was read (mutable files: as it is now) */
+    int gzip;              /* body starts as gzip does (gateway_files_is_gzip), known without reading a mapped body */
 } file_cache_file_t;
 
 /* max_bytes 0 keeps no copies, max_mapped 0 maps nothing (every call then reads the file). */

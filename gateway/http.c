@@ -246,7 +246,7 @@ static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_vie
     if (partial && !gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
         return;
     int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (partial && v->tile.level == TLOG_TILE_DATA);
-    if (data_tile && gateway_files_is_gzip(file.body, file.len))
+    if (data_tile && file.gzip)
         add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
     gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.body, file.len);
 }

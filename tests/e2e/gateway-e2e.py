@@ -27,6 +27,7 @@ Usage: gateway-e2e.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --c
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -348,6 +349,35 @@ def check_health(args, workdir, template, gateway, writer, log_):
     log("health: 500 when the origin is wrong: %s" % text.strip())
 
 
+def check_truncated_mapped_tile(gateway, log_):
+    """A mapped data tile truncated in place (never the writer's doing) fails its response, not the gateway."""
+    rel = "tile/data/000"
+    path = os.path.join(log_.storage, rel)
+    want = storage_bytes(log_, rel)
+    client = Client(gateway.port)
+    for _ in range(3):  # mapped by the second read, on this connection's thread
+        request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+    os.chmod(path, 0o644)
+    os.truncate(path, 0)
+    try:
+        status, _, body = request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+        failed = "status %d with %d of %d bytes" % (status, len(body), len(want))
+    except (OSError, http.client.HTTPException) as e:
+        failed = None
+        outcome = repr(e)
+    client.close()
+    with open(path, "r+b") as f:  # the same inode again, as the mapping saw it
+        f.write(want)
+    os.chmod(path, 0o444)
+    check(failed is None, "GET %s of a truncated mapped tile: %s, want the connection closed" % (rel, failed))
+    check(gateway.proc.poll() is None, "faro-gateway died serving a truncated mapped tile")
+    client = Client(gateway.port)
+    status, _, body = request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+    client.close()
+    check(status == 200 and body == want, "GET %s after its bytes came back: status %d, %d bytes" % (rel, status, len(body)))
+    log("mapped tile truncated in place: the response failed (%s) and the gateway served on" % outcome)
+
+
 def test(args, workdir):
     writer, log_, template, roots, chains = start_log(args, workdir, "gw", CERTS + 10, 0, sequence_interval="100ms")
     submit_all(writer, log_, chains[:CERTS])
@@ -372,6 +402,7 @@ def test(args, workdir):
     check_pages(gateway, log_)
     check_proxy(gateway, log_, chains[CERTS + 1])
     check_health(args, workdir, template, gateway, writer, log_)
+    check_truncated_mapped_tile(gateway, log_)
     gateway.stop()
     check_refuses_writable_key(args, workdir, template, log_)
 
