@@ -28,6 +28,7 @@
 
 #include "gateway/file_cache.h"
 #include "gateway/files.h"
+#include "tlog/gzip.h"
 
 /* Bytes an entry is charged besides its file: header, path, allocator overhead. */
 #define ENTRY_OVERHEAD 256
@@ -328,7 +329,7 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         errno = saved;
         return -1;
     }
-    int gzip = gateway_files_is_gzip(body, len);
+    int gzip = tlog_is_gzip(body, len);
     if (e != NULL) {
         e->gzip = gzip;
         keep(store, e); /* with entry_new's reference */

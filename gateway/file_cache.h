@@ -57,7 +57,7 @@ typedef struct file_cache_file {
     const char *body; /* valid as long as the pool given to file_cache_get */
     size_t len;
     struct timespec mtime; /* of the file when it was read (mutable files: as it is now) */
-    int gzip;              /* body starts as gzip does (gateway_files_is_gzip), known without reading a mapped body */
+    int gzip;              /* body starts as gzip does (tlog_is_gzip), known without reading a mapped body */
 } file_cache_file_t;
 
 /* max_bytes 0 keeps no copies, max_mapped 0 maps nothing (every call then reads the file). */

@@ -104,9 +104,3 @@ int gateway_files_unchanged(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
-
-int gateway_files_is_gzip(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
-}

@@ -26,8 +26,6 @@ int gateway_files_open(int dir_fd, const char *path, struct stat *st);
 int gateway_files_read(int fd, char *buf, size_t size);
 /* Whether two stats are of the same file, unchanged: a rename into place or a rewrite shows in one of the fields. */
 int gateway_files_unchanged(const struct stat *a, const struct stat *b);
-/* Whether the len bytes at data start as gzip does (how a data tile the writer compressed is told apart). */
-int gateway_files_is_gzip(const void *data, size_t len);
 /* Reads a whole small file beneath dir_fd into a malloc'd NUL-terminated buffer; 0 or -1 with err. */
 int gateway_files_slurp(int dir_fd, const char *path, size_t max, char **out, size_t *out_len, char *err);
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "gateway/files.h"
 #include "gateway/tree_read.h"
 #include "tlog/error.h"
+#include "tlog/gzip.h"
 
 /* A data tile of 256 entries with long chains stays well below this, compressed or not. */
 /* A certificate's DER is a vec24. */
@@ -62,49 +62,6 @@ int tree_open_data_tile(int storage_fd, const tlog_tile_t *tile, struct stat *st
     return open_tile(storage_fd, tile, st, err);
 }
 
-static int gunzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len, char *err)
-{
-    z_stream z = {0};
-    size_t cap = len < GATEWAY_FILE_MAX / 4 ? 4 * len + 4096 : GATEWAY_FILE_MAX, n = 0;
-    uint8_t *buf = malloc(cap);
-    int rc = Z_OK;
-    if (buf == NULL)
-        abort();
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-        free(buf);
-        return tlog_errorf(err, "gzip data tile: inflateInit2 failed");
-    }
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    while (rc != Z_STREAM_END) {
-        if (n == cap) {
-            if (cap == GATEWAY_FILE_MAX) {
-                tlog_errorf(err, "gzip data tile inflates to more than %d bytes", GATEWAY_FILE_MAX);
-                goto fail;
-            }
-            cap = cap < GATEWAY_FILE_MAX / 2 ? 2 * cap : GATEWAY_FILE_MAX;
-            if ((buf = realloc(buf, cap)) == NULL)
-                abort();
-        }
-        z.next_out = buf + n;
-        z.avail_out = (uInt)(cap - n);
-        rc = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            tlog_errorf(err, "gzip data tile does not inflate: %s", z.msg != NULL ? z.msg : "truncated");
-            goto fail;
-        }
-    }
-    inflateEnd(&z);
-    *out = buf;
-    *out_len = n;
-    return 0;
-fail:
-    inflateEnd(&z);
-    free(buf);
-    return -1;
-}
-
 int tree_read_data_tile(int fd, const struct stat *st, uint8_t **out, size_t *out_len, char *err)
 {
     size_t len = (size_t)st->st_size;
@@ -117,12 +74,12 @@ int tree_read_data_tile(int fd, const struct stat *st, uint8_t **out, size_t *ou
         free(raw);
         return tlog_errorf(err, "reading a data tile: %s", strerror(errno));
     }
-    if (!gateway_files_is_gzip(raw, len)) {
+    if (!tlog_is_gzip(raw, len)) {
         *out = raw;
         *out_len = len;
         return 0;
     }
-    int ret = gunzip(raw, len, out, out_len, err);
+    int ret = tlog_gunzip(raw, len, GATEWAY_FILE_MAX, out, out_len, err);
     free(raw);
     return ret;
 }

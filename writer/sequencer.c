@@ -32,6 +32,7 @@
 #include "config/log.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
+#include "tlog/gzip.h"
 #include "writer/log_internal.h"
 
 static size_t key_slot(const tlog_hash_t *key, size_t nslots)
@@ -293,12 +294,16 @@ static void bundle_add_tile(void *ctx, const tlog_tile_t *tile, const uint8_t *h
     storage_bundle_add(ctx, path, hashes, tile->width * TLOG_HASH_SIZE, TLOG_DURABLE_IMMUTABLE);
 }
 
+/* Data tiles are stored gzipped, as monitors fetch them (served with Content-Encoding: gzip). */
 static void bundle_add_data_tile(storage_bundle_t *bundle, uint64_t index, unsigned width, const tlog_buf_t *data)
 {
     tlog_tile_t tile = {TLOG_TILE_DATA, index, width};
     char path[TLOG_TILE_PATH_MAX];
+    tlog_buf_t gzipped = TLOG_BUF_INIT;
     tlog_tile_path_format(&tile, path);
-    storage_bundle_add(bundle, path, data->data, data->len, TLOG_DURABLE_IMMUTABLE);
+    tlog_gzip(data->data, data->len, &gzipped);
+    storage_bundle_add(bundle, path, gzipped.data, gzipped.len, TLOG_DURABLE_IMMUTABLE);
+    tlog_buf_free(&gzipped);
 }
 
 /* Calls every waiter of batch: 200 with its entry's SCT, or 503 with reason (also for an entry whose SCT is missing). */

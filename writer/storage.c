@@ -16,6 +16,7 @@
 #include "tlog/ctroots.h"
 #include "tlog/durable.h"
 #include "tlog/error.h"
+#include "tlog/gzip.h"
 #include "writer/storage.h"
 
 #define BUNDLE_MAGIC "faro-bundle-v1\n"
@@ -93,8 +94,19 @@ static char *tile_file(const storage_t *storage, const tlog_tile_t *tile)
 int storage_read_data_tile(storage_t *storage, const tlog_tile_t *tile, uint8_t **out, size_t *out_len, char *err)
 {
     char *path = tile_file(storage, tile);
-    int ret = tlog_read_file(path, DATA_TILE_MAX, (char **)out, out_len, err);
+    char *raw;
+    size_t len;
+    int ret = tlog_read_file(path, DATA_TILE_MAX, &raw, &len, err);
     free(path);
+    if (ret != 0)
+        return ret;
+    if (!tlog_is_gzip(raw, len)) { /* written before data tiles were compressed */
+        *out = (uint8_t *)raw;
+        *out_len = len;
+        return 0;
+    }
+    ret = tlog_gunzip(raw, len, DATA_TILE_MAX, out, out_len, err);
+    free(raw);
     return ret;
 }
 

@@ -32,7 +32,7 @@ const char *storage_root(const storage_t *storage);
 
 /* tlog_tile_read_fn for hash and data tiles; ctx is the storage_t. A missing partial tile is read from its full tile. */
 int storage_read_tile(void *ctx, const tlog_tile_t *tile, uint8_t *out, char *err);
-/* Reads a data tile into a malloc'd buffer (data tiles have no fixed size). */
+/* Reads a data tile, inflated if stored gzipped, into a malloc'd buffer (data tiles have no fixed size). */
 int storage_read_data_tile(storage_t *storage, const tlog_tile_t *tile, uint8_t **out, size_t *out_len, char *err);
 /* 1 and the body when the checkpoint exists, 0 when it does not, -1 on error. */
 int storage_read_checkpoint(storage_t *storage, char **body, size_t *len, char *err);

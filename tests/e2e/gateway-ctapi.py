@@ -16,7 +16,8 @@ On loopback, with both daemons running:
   - the leaf index: while it is held back, a proof for a tree size past it is
     a 400 that says so, and it catches up; it survives a restart, and is
     rebuilt when its recorded root does not match storage;
-  - data tiles stored gzip-compressed give the same get-entries bytes.
+  - data tiles stored uncompressed (as faro wrote them before it gzipped them)
+    give the same get-entries bytes.
 
 Usage: gateway-ctapi.py --writer BIN --gateway BIN --keygen BIN --mkchains BIN --ctcheck BIN
                         --tlog-tool BIN --proofcheck BIN
@@ -407,36 +408,37 @@ def check_index_restarts(args, workdir, template, writer, log_, size):
     log("leaf index: a restart goes on from %d leaves; a mismatching root makes it rebuild" % size)
 
 
-def check_gzip_tiles(args, workdir, template, writer, log_, api, size):
-    """The same storage with its data tiles gzip-compressed gives the same get-entries bytes."""
-    copy = os.path.join(workdir, "data", "ctgz")
+def check_plain_tiles(args, workdir, template, writer, log_, api, size):
+    """The same storage with its data tiles inflated (as an older faro stored them) gives the same get-entries bytes."""
+    copy = os.path.join(workdir, "data", "ctplain")
     shutil.copytree(log_.storage, copy, symlinks=True)
-    compressed = 0
+    inflated = 0
     for dirpath, _, files in os.walk(os.path.join(copy, "tile", "data")):
         for name in files:
             path = os.path.join(dirpath, name)
             with open(path, "rb") as f:
                 raw = f.read()
+            check(raw[:2] == b"\x1f\x8b", "%s: the writer did not store it gzipped" % path)
             os.chmod(path, 0o644)
             with open(path, "wb") as f:
-                f.write(gzip.compress(raw))
-            compressed += 1
+                f.write(gzip.decompress(raw))
+            inflated += 1
     with open(template) as f:
         text = f.read()
-    other = os.path.join(workdir, "gzip.yaml.in")
+    other = os.path.join(workdir, "plain.yaml.in")
     with open(other, "w") as f:
         f.write(text.replace('storage: "%s"' % log_.storage, 'storage: "%s"' % copy))
     gateway = Gateway(args["gateway"], workdir, other, writer=writer,
-                      settings={"index_dir": os.path.join(workdir, "state", "gzip"), "rate_limits": {"anonymous_rps": 0}})
+                      settings={"index_dir": os.path.join(workdir, "state", "plain"), "rate_limits": {"anonymous_rps": 0}})
     gateway.start()
-    gz = Api(gateway)
+    plain = Api(gateway)
     for start in (0, 256, 512):
         query = "get-entries?start=%d&end=%d" % (start, size - 1)
-        want, got = api.get(query), gz.get(query)
-        check(got[0] == 200 and got[2] == want[2], "get-entries %d.. from gzip tiles differs" % start)
-    gz.close()
+        want, got = api.get(query), plain.get(query)
+        check(got[0] == 200 and got[2] == want[2], "get-entries %d.. from uncompressed tiles differs" % start)
+    plain.close()
     gateway.stop()
-    log("gzip: %d data tiles stored compressed give byte-identical get-entries" % compressed)
+    log("data tiles: the writer's %d are gzipped; inflated in storage, they give byte-identical get-entries" % inflated)
 
 
 def test(args, workdir):
@@ -468,7 +470,7 @@ def test(args, workdir):
     check_errors(api, size, hashes)
     check_rate_limits_and_metrics(gateway, size)
     size = check_index_lag(api, gateway, writer, log_, later, workdir)
-    check_gzip_tiles(args, workdir, template, writer, log_, api, size)
+    check_plain_tiles(args, workdir, template, writer, log_, api, size)
     api.close()
     gateway.stop()
     check_index_restarts(args, workdir, template, writer, log_, size)

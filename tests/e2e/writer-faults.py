@@ -29,9 +29,9 @@ planted where the writer writes (and decoys that only look like them) are
 swept at the next start, which says how many; the same after a clean stop.
 
 Full disk: the writer runs under RLIMIT_FSIZE (the test does not ignore
-SIGXFSZ: the writer must) and takes bursts until rounds no longer fit: they
-answer 503 and change nothing, the writer stays up; a restart without the
-limit logs the refused chains.
+SIGXFSZ: the writer must) and takes a burst whose rounds fit, then one whose
+rounds cannot: they answer 503 and change nothing, the writer stays up; a
+restart without the limit logs the refused chains.
 
 Short form: a round inside one tile. FARO_LONG=1 adds a second template
 whose round crosses a tile boundary (full tiles, new folders and their
@@ -55,8 +55,17 @@ OPS = ("write", "fsync", "rename", "dirsync")
 BURST = 10
 TEMPLATES = (20, 250)  # the short form's, then FARO_LONG's (its round crosses the tile boundary at 256)
 PRECERTS = 20
-FULL_DISK_LIMIT = 64 * 1024  # RLIMIT_FSIZE: a staging bundle (about 0.7 KiB an entry) outgrows it near 90 entries
-FULL_DISK_CHUNK = 10
+# RLIMIT_FSIZE and the bursts. Data tiles are gzipped (about 90 bytes an entry for these certificates, which share
+# one key) and SQLite's shared-memory file is 32 KiB, so the limit is above that and a round must take more entries
+# than one tile holds to outgrow it: the first burst (rounds of at most 120 entries) fits, and every round of the
+# second, sent at once over FULL_DISK_CONNECTIONS, holds hundreds of entries and at least one full tile, and does
+# not. Rounds of a few entries would instead fill the lock DB's WAL (about 4 KiB a commit) first, and a failed
+# lock DB write stops the writer where a failed staging bundle only fails the round.
+FULL_DISK_LIMIT = 36 * 1024
+FULL_DISK_FITS = 100
+FULL_DISK_OVERFLOWS = 1200
+FULL_DISK_CONNECTIONS = 200
+SPARE = FULL_DISK_FITS + FULL_DISK_OVERFLOWS
 
 
 class Template:
@@ -106,10 +115,10 @@ class Rig:
         for live in self.live:
             shutil.copytree(os.path.join(template.path, os.path.basename(live)), live)
 
-    def log_all(self, submissions):
+    def log_all(self, submissions, connections=16):
         """Submits and requires a 200 with a leaf index for each; returns their ctcheck records."""
         records = []
-        for sub, status, _, body in submit_many(self.writer, self.log, submissions):
+        for sub, status, _, body in submit_many(self.writer, self.log, submissions, threads=connections):
             check(status == 200, "%s: status %d: %r" % (sub["endpoint"], status, body[:200]))
             leaf_index(json.loads(body))
             records.append(sct_record(sub, body))
@@ -240,22 +249,17 @@ def full_disk(rig, template):
         resource.setrlimit(resource.RLIMIT_FSIZE, (FULL_DISK_LIMIT, FULL_DISK_LIMIT))
 
     rig.writer.start(preexec_fn=limit_file_size)
-    records, refused, chunks_refused = [], [], 0
-    spare = iter(rig.spare[i:i + FULL_DISK_CHUNK] for i in range(0, len(rig.spare), FULL_DISK_CHUNK))
-    while chunks_refused < 3:
-        chunk = next(spare, None)
-        check(chunk is not None, "full disk: %d entries fit under a %d-byte file size limit" %
-              (len(records), FULL_DISK_LIMIT))
-        results = submit_many(rig.writer, rig.log, chunk)
-        for sub, status, headers, body in results:
+    records, refused = [], []
+    for burst in (rig.spare[:FULL_DISK_FITS], rig.spare[FULL_DISK_FITS:SPARE]):
+        for sub, status, headers, body in submit_many(rig.writer, rig.log, burst, threads=FULL_DISK_CONNECTIONS):
             if status == 200:
                 records.append(sct_record(sub, body))
             else:
                 check(status == 503 and "retry-after" in headers and b"nothing was logged" in body,
                       "full disk: status %d %r" % (status, body[:200]))
                 refused.append(sub)
-        chunks_refused += any(status != 200 for _, status, _, _ in results)
         check(rig.writer.proc.poll() is None, "full disk: the writer died:\n%s" % rig.writer.stderr()[-3000:])
+    check(refused, "full disk: %d entries fit under a %d-byte file size limit" % (len(records), FULL_DISK_LIMIT))
     check(records, "full disk: not even the first round fit under %d bytes" % FULL_DISK_LIMIT)
     size = rig.log.checkpoint()[0]
     check(size == template.size + len(records), "full disk: size %d, but %d + %d were acknowledged" %
@@ -264,7 +268,7 @@ def full_disk(rig, template):
     failed = rig.writer.metric("faro_writer_rounds_failed_total", rig.log.name)
     rig.writer.stop()
     rig.writer.start()
-    records += rig.log_all(refused)
+    records += rig.log_all(refused, FULL_DISK_CONNECTIONS)
     log("full disk (RLIMIT_FSIZE %d): %d entries acknowledged, then %d failed rounds refused %d with 503, writer up; "
         "after a restart without the limit they are logged" % (FULL_DISK_LIMIT, len(records) - len(refused), failed,
                                                                len(refused)))
@@ -275,7 +279,7 @@ def test(args, workdir):
     long_mode = os.environ.get("FARO_LONG") == "1"
     pki = os.path.join(workdir, "pki")
     os.makedirs(pki)
-    subprocess.run([args["mkchains"], pki, str(TEMPLATES[-1] + BURST + 200), str(PRECERTS)], check=True)
+    subprocess.run([args["mkchains"], pki, str(TEMPLATES[-1] + BURST + SPARE), str(PRECERTS)], check=True)
     roots = os.path.join(pki, "root.pem")
     with open(os.path.join(pki, "chains.jsonl")) as f:
         chains = [json.loads(line) for line in f]
