@@ -531,6 +531,23 @@ def metric_sum(text, name, **labels):
     return total
 
 
+def metrics_after(fetch_text, before, wants, timeout=10):
+    """
+    The metrics text (from fetch_text()) once each (name, labels, n) of wants
+    has moved by n since the text before, or the last one fetched after
+    timeout seconds (the caller's checks then say what is off). A server
+    counts a request when it is done with it, just after the last byte is
+    sent, so a client can read a response before its count moves.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        after = fetch_text()
+        if time.monotonic() > deadline or all(
+                metric_sum(after, name, **labels) - metric_sum(before, name, **labels) == n for name, labels, n in wants):
+            return after
+        time.sleep(0.02)
+
+
 def leaf_index(sct):
     """The leaf index in an add-chain response's extensions (exactly one leaf_index extension), or a Failure."""
     ext = base64.b64decode(sct["extensions"], validate=True)

@@ -37,7 +37,8 @@ import threading
 import time
 import urllib.parse
 
-from e2elib import DAEMON_TEST_ARGS, Client, Gateway, check, log, main, metric_sum, start_log, submit_all, wait_until
+from e2elib import (DAEMON_TEST_ARGS, Client, Gateway, check, log, main, metric_sum, metrics_after, start_log, submit_all,
+                    wait_until)
 
 CERTS, PRECERTS, LATER = 600, 100, 20  # 700 entries: two full data tiles and a partial one; 20 more later
 IDENTIFIED = "faro-e2e-ctapi/1.0 (+mailto:ops@monitor.test)"
@@ -330,13 +331,18 @@ def check_rate_limits_and_metrics(gateway, size):
     check(limited > 50, "anonymous get-entries flood: only %d of 150 refused" % limited)
     check(all(s == 200 for s in results[IDENTIFIED]), "identified get-entries throttled: %s" % sorted(set(results[IDENTIFIED])))
     check(all(s == 200 for s in results["sth"]), "get-sth is rate-limited: %s" % sorted(set(results["sth"])))
-    after = gateway.metrics_text()
+    entries = {"log": "ct", "kind": "get_entries"}
+    after = metrics_after(gateway.metrics_text, before, [
+        ("faro_gateway_requests_total", dict(entries, code="200"), 150 + 150 - limited),
+        ("faro_gateway_requests_total", dict(entries, code="429"), limited),
+        ("faro_gateway_requests_total", {"log": "ct", "kind": "get_sth", "code": "200"}, 50)])
 
     def moved(name, **labels):
         return metric_sum(after, name, **labels) - metric_sum(before, name, **labels)
 
     check(moved("faro_gateway_requests_total", log="ct", kind="get_entries", code="200") == 150 + 150 - limited,
-          "get_entries 200s moved by %g" % moved("faro_gateway_requests_total", log="ct", kind="get_entries", code="200"))
+          "get_entries 200s moved by %g, want %d" % (moved("faro_gateway_requests_total", log="ct", kind="get_entries", code="200"),
+                                                      150 + 150 - limited))
     check(moved("faro_gateway_requests_total", log="ct", kind="get_entries", code="429") == limited, "get_entries 429s")
     check(moved("faro_gateway_requests_total", log="ct", kind="get_sth", code="200") == 50, "get_sth 200s")
     check(metric_sum(after, "faro_gateway_requests_total", log="ct", kind="get_entries", code="400") > 5, "get_entries 400s")

@@ -38,7 +38,8 @@ import sys
 import threading
 import time
 
-from e2elib import Client, Failure, Gateway, chain_body, check, log, main, metric_sum, start_log, submit_all, wait_until
+from e2elib import (Client, Failure, Gateway, chain_body, check, log, main, metric_sum, metrics_after, start_log, submit_all,
+                    wait_until)
 
 CERTS = 600  # two full tiles and a partial one at level 0, a partial one at level 1
 IDENTIFIED = "faro-e2e-monitor/1.0 (+mailto:ops@monitor.test)"
@@ -237,7 +238,9 @@ def check_metrics(gateway):
         request(client, "GET", "/gw/tile/1/000.p/2", {"User-Agent": IDENTIFIED})
     request(client, "GET", "/gw/nothing", {"User-Agent": IDENTIFIED})
     client.close()
-    after = gateway.metrics_text()
+    after = metrics_after(gateway.metrics_text, before, [
+        ("faro_gateway_requests_total", {"log": "gw", "kind": "partial_tile", "client": "with-email", "code": "200"}, 7),
+        ("faro_gateway_requests_total", {"log": "gw", "kind": "other", "code": "404"}, 1)])
     moved = (metric_sum(after, "faro_gateway_requests_total", log="gw", kind="partial_tile", client="with-email", code="200") -
              metric_sum(before, "faro_gateway_requests_total", log="gw", kind="partial_tile", client="with-email", code="200"))
     check(moved == 7, "partial tile 200s moved by %g, want 7" % moved)
