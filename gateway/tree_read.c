@@ -14,7 +14,6 @@
 #include "tlog/error.h"
 #include "tlog/gzip.h"
 
-/* A data tile of 256 entries with long chains stays well below this, compressed or not. */
 /* A certificate's DER is a vec24. */
 #define ISSUER_MAX (1 << 24)
 
@@ -74,14 +73,7 @@ int tree_read_data_tile(int fd, const struct stat *st, uint8_t **out, size_t *ou
         free(raw);
         return tlog_errorf(err, "reading a data tile: %s", strerror(errno));
     }
-    if (!tlog_is_gzip(raw, len)) {
-        *out = raw;
-        *out_len = len;
-        return 0;
-    }
-    int ret = tlog_gunzip(raw, len, GATEWAY_FILE_MAX, out, out_len, err);
-    free(raw);
-    return ret;
+    return tlog_data_tile_inflate(raw, len, GATEWAY_FILE_MAX, "data tile", out, out_len, err);
 }
 
 int tree_issuer(int storage_fd, tree_issuers_t *cache, const uint8_t fingerprint[TLOG_HASH_SIZE], ct_cert_t *out, char *err)

@@ -43,10 +43,11 @@ int tlog_gunzip(const void *in, size_t len, size_t max, uint8_t **out, size_t *o
     z_stream z = {0};
     size_t room = max + 1; /* one byte more than allowed, so an output of exactly max is seen to end */
     size_t cap = len < room / 4 ? 4 * len + 4096 : room, n = 0;
-    cap = cap < room ? cap : room;
+    if (len > UINT32_MAX) /* zlib counts input in 32 bits */
+        return tlog_errorf(err, "gzip of %zu bytes is too long", len);
     uint8_t *buf = malloc(cap);
     int rc = Z_OK;
-    if (buf == NULL || len > UINT32_MAX || inflateInit2(&z, GZIP_WINDOW) != Z_OK)
+    if (buf == NULL || inflateInit2(&z, GZIP_WINDOW) != Z_OK)
         abort();
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)len;
@@ -85,4 +86,17 @@ fail:
     inflateEnd(&z);
     free(buf);
     return -1;
+}
+
+int tlog_data_tile_inflate(uint8_t *raw, size_t len, size_t max, const char *name, uint8_t **out, size_t *out_len, char *err)
+{
+    char why[TLOG_ERR_MAX];
+    if (!tlog_is_gzip(raw, len)) {
+        *out = raw;
+        *out_len = len;
+        return 0;
+    }
+    int ret = tlog_gunzip(raw, len, max, out, out_len, why);
+    free(raw);
+    return ret == 0 ? 0 : tlog_errorf(err, "%s: %s", name, why);
 }

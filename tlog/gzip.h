@@ -21,5 +21,11 @@ int tlog_is_gzip(const void *data, size_t len);
 void tlog_gzip(const void *in, size_t len, tlog_buf_t *out);
 /* Inflates one gzip member of at most max bytes into a malloc'd *out; 0, or -1 with err. */
 int tlog_gunzip(const void *in, size_t len, size_t max, uint8_t **out, size_t *out_len, char *err);
+/*
+ * A data tile's entries from its file's len bytes at raw (malloc'd; taken):
+ * raw itself if it is not gzip (a tile stored before faro compressed them),
+ * else its inflation of at most max bytes. 0, or -1 with err naming name.
+ */
+int tlog_data_tile_inflate(uint8_t *raw, size_t len, size_t max, const char *name, uint8_t **out, size_t *out_len, char *err);
 
 #endif

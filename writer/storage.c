@@ -97,16 +97,9 @@ int storage_read_data_tile(storage_t *storage, const tlog_tile_t *tile, uint8_t 
     char *raw;
     size_t len;
     int ret = tlog_read_file(path, DATA_TILE_MAX, &raw, &len, err);
+    if (ret == 0)
+        ret = tlog_data_tile_inflate((uint8_t *)raw, len, DATA_TILE_MAX, path, out, out_len, err);
     free(path);
-    if (ret != 0)
-        return ret;
-    if (!tlog_is_gzip(raw, len)) { /* written before data tiles were compressed */
-        *out = (uint8_t *)raw;
-        *out_len = len;
-        return 0;
-    }
-    ret = tlog_gunzip(raw, len, DATA_TILE_MAX, out, out_len, err);
-    free(raw);
     return ret;
 }
 

@@ -92,11 +92,44 @@ static void test_tlog_gzip_refusals(void **state)
     free(data);
 }
 
+/* A stored tile is taken as it is when it is not gzip, inflated when it is, and its name is in any error. */
+static void test_tlog_gzip_data_tile_inflate(void **state)
+{
+    (void)state;
+    char err[TLOG_ERR_MAX];
+    uint8_t *plain = sample(1000), *out;
+    size_t out_len;
+    assert_int_equal(tlog_data_tile_inflate(plain, 1000, 1 << 20, "tile/data/000", &out, &out_len, err), 0);
+    assert_ptr_equal(out, plain);
+    assert_int_equal(out_len, 1000);
+
+    tlog_buf_t z = TLOG_BUF_INIT;
+    tlog_gzip(plain, 1000, &z);
+    uint8_t *stored = malloc(z.len);
+    assert_non_null(stored);
+    memcpy(stored, z.data, z.len);
+    uint8_t *back;
+    size_t back_len;
+    assert_int_equal(tlog_data_tile_inflate(stored, z.len, 1 << 20, "tile/data/001", &back, &back_len, err), 0);
+    assert_int_equal(back_len, 1000);
+    assert_memory_equal(back, plain, 1000);
+    free(back);
+
+    stored = malloc(z.len);
+    assert_non_null(stored);
+    memcpy(stored, z.data, z.len - 1);
+    assert_int_equal(tlog_data_tile_inflate(stored, z.len - 1, 1 << 20, "tile/data/002", &back, &back_len, err), -1);
+    assert_non_null(strstr(err, "tile/data/002: gzip is truncated"));
+    tlog_buf_free(&z);
+    free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tlog_gzip_round_trip_is_deterministic),
         cmocka_unit_test(test_tlog_gzip_refusals),
+        cmocka_unit_test(test_tlog_gzip_data_tile_inflate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
