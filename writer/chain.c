@@ -23,7 +23,8 @@
  * Cost: one signature verification per certificate on the path, plus a
  * re-encoding of the TBSCertificate for precertificates; a chain[1..] that
  * verified before costs only chain[0]'s parse and signature (chain_paths.c,
- * chain_verify_known), and chain[0] is parsed in a lean library context
+ * chain_verify_known; with the issuer's key table, issuer_table.c, that
+ * signature costs half), and chain[0] is parsed in a lean library context
  * (chain_lean.c). The roots are a tlog_ctroots_t (tlog/ctroots.c: the DER
  * each was read as, duplicates skipped) beside an X509_STORE holding each of
  * them as a trust anchor; a root added later goes into both.
@@ -336,12 +337,51 @@ static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
+/* A leaf's signature to check with its issuer's key table (chain_verify_signatures). */
+typedef struct leaf_check {
+    const issuer_table_t *table;
+    X509 *issuer;
+    const uint8_t *der;
+    size_t len;
+    X509_STORE_CTX_verify_fn openssl_verify;
+} leaf_check_t;
+
+/*
+ * X509_verify_cert's signature checks (its ctx->verify) for a leaf on a
+ * known path. With the flags of chain_verify_with (no time checks, none of
+ * self-signatures) and a leaf that is no proxy certificate (refused before
+ * this runs), OpenSSL's own checks on [leaf, chain[1]] only that chain[1]'s
+ * key usage allows signing certificates, then the leaf's signature; here the
+ * signature is checked with chain[1]'s key table. Any other path, or a
+ * signature the table does not handle, goes to OpenSSL's.
+ */
+static int chain_verify_signatures(X509_STORE_CTX *ctx)
+{
+    leaf_check_t *check = X509_STORE_CTX_get_app_data(ctx);
+    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+    X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
+    int ok;
+
+    if (sk_X509_num(built) != 2 || sk_X509_value(built, 0) != leaf || X509_cmp(sk_X509_value(built, 1), check->issuer) != 0 ||
+        (X509_get_extension_flags(leaf) & EXFLAG_PROXY) != 0 || (X509_get_key_usage(check->issuer) & KU_KEY_CERT_SIGN) == 0 ||
+        (ok = issuer_table_verify(check->table, leaf, check->der, check->len)) < 0)
+        return check->openssl_verify(ctx);
+    if (ok)
+        return 1;
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+    X509_STORE_CTX_set_error_depth(ctx, 0);
+    X509_STORE_CTX_set_current_cert(ctx, leaf);
+    return X509_STORE_CTX_get_verify_cb(ctx)(0, ctx);
+}
+
 /*
  * X509_verify_cert of leaf with store's anchors and untrusted (may be NULL):
  * no time checks, partial chains, the untrusted certificates tried before the
- * store, the poison allowed. *built gets the path OpenSSL built, leaf first.
+ * store, the poison allowed; check, if not NULL, checks the leaf's signature.
+ * *built gets the path OpenSSL built, leaf first.
  */
-static int chain_verify_with(X509_STORE *store, X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * *built, char *err)
+static int chain_verify_with(X509_STORE *store, X509 *leaf, STACK_OF(X509) * untrusted, leaf_check_t *check,
+                             STACK_OF(X509) * *built, char *err)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     X509_VERIFY_PARAM *param;
@@ -355,6 +395,11 @@ static int chain_verify_with(X509_STORE *store, X509 *leaf, STACK_OF(X509) * unt
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
     X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_TRUSTED_FIRST);
     X509_STORE_CTX_set_verify_cb(ctx, chain_verify_cb);
+    if (check != NULL) {
+        check->openssl_verify = X509_STORE_CTX_get_verify(ctx);
+        X509_STORE_CTX_set_app_data(ctx, check);
+        X509_STORE_CTX_set_verify(ctx, chain_verify_signatures);
+    }
     if (X509_verify_cert(ctx) != 1) {
         verr = X509_STORE_CTX_get_error(ctx);
         if (verr == X509_V_ERR_OUT_OF_MEM || verr == X509_V_OK) {
@@ -391,7 +436,7 @@ static int chain_verify(const chain_roots_t *roots, X509 *const *certs, size_t n
         }
     if (untrusted == NULL)
         return chain_internal(err, "out of memory");
-    ret = chain_verify_with(roots->store, certs[0], untrusted, path, err);
+    ret = chain_verify_with(roots->store, certs[0], untrusted, NULL, path, err);
     sk_X509_free(untrusted);
     if (ret != CHAIN_OK)
         return ret;
@@ -430,15 +475,18 @@ static int chain_path_reusable(STACK_OF(X509) * path)
 }
 
 /*
- * Verifies leaf against a known path: X509_verify_cert of leaf with
- * chain[1] as the only anchor (its signature on leaf, its name constraints,
- * the leaf's own checks), then the known path above it. *path as in
+ * Verifies leaf (parsed from der[0..len)) against a known path:
+ * X509_verify_cert of leaf with chain[1] as the only anchor (its signature
+ * on leaf, through its key table once it has one; its name constraints; the
+ * leaf's own checks), then the known path above it. *path as in
  * chain_verify.
  */
-static int chain_verify_known(const chain_path_t *known, X509 *leaf, STACK_OF(X509) * *path, char *err)
+static int chain_verify_known(chain_paths_t *paths, chain_path_t *known, X509 *leaf, const uint8_t *der, size_t len,
+                              STACK_OF(X509) * *path, char *err)
 {
     X509 *issuer = sk_X509_value(known->above, 0);
-    int ret = chain_verify_with(known->anchor, leaf, NULL, path, err);
+    leaf_check_t check = {.table = chain_paths_table(paths, known), .issuer = issuer, .der = der, .len = len};
+    int ret = chain_verify_with(known->anchor, leaf, NULL, check.table != NULL ? &check : NULL, path, err);
     if (ret != CHAIN_OK)
         return ret;
     if (sk_X509_num(*path) != 2 || X509_cmp(sk_X509_value(*path, 1), issuer) != 0)
@@ -595,7 +643,7 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
 {
     X509 *certs[CHAIN_MAX_CERTS] = {NULL};
     STACK_OF(X509) *path = NULL;
-    const chain_path_t *known = NULL;
+    chain_path_t *known = NULL;
     uint8_t key[32];
     int ret = CHAIN_REJECTED;
 
@@ -629,7 +677,7 @@ int chain_validate(const chain_roots_t *roots, const chain_policy_t *policy, int
         (ret = chain_check_filters(policy, certs[0], now, out, err)) != CHAIN_OK)
         goto done;
     if (known != NULL) {
-        ret = chain_verify_known(known, certs[0], &path, err);
+        ret = chain_verify_known(roots->paths, known, certs[0], ders[0], lens[0], &path, err);
     } else if ((ret = chain_verify(roots, certs, n, &path, err)) == CHAIN_OK && n >= 2 && chain_path_reusable(path)) {
         chain_paths_add(roots->paths, key, path);
     }

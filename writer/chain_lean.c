@@ -42,6 +42,7 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 
+#include "writer/chain_der.h"
 #include "writer/chain_lean.h"
 
 #define EC_NAMES "EC:id-ecPublicKey:1.2.840.10045.2.1"
@@ -70,25 +71,6 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* What a decoded key is: nothing but its type, so keys are these two constants. */
 static const char ec_key[] = "EC", rsa_key[] = "RSA";
 
-/*
- * One DER element at *p of the given universal tag, constructed for a
- * SEQUENCE and primitive otherwise, of definite length; its contents in
- * *body, *p moved past it.
- */
-static int der_take(const uint8_t **p, const uint8_t *end, int tag, const uint8_t **body, long *body_len)
-{
-    const uint8_t *q = *p;
-    int element_tag, element_class;
-    int flags = ASN1_get_object(&q, body_len, &element_tag, &element_class, end - *p);
-    int constructed = (flags & V_ASN1_CONSTRUCTED) != 0;
-    if ((flags & 0x80) != 0 || (flags & 0x01) != 0 || element_class != V_ASN1_UNIVERSAL || element_tag != tag ||
-        constructed != (tag == V_ASN1_SEQUENCE))
-        return -1;
-    *body = q;
-    *p = q + *body_len;
-    return 0;
-}
-
 static int der_is(const uint8_t *p, const uint8_t *end, const uint8_t *der, size_t len)
 {
     return (size_t)(end - p) >= len && memcmp(p, der, len) == 0;
@@ -99,12 +81,12 @@ static const char *spki_check(const uint8_t *der, size_t len)
 {
     const uint8_t *p = der, *end = der + len, *spki, *alg, *bits;
     long spki_len, alg_len, bits_len;
-    if (der_take(&p, end, V_ASN1_SEQUENCE, &spki, &spki_len) != 0 || p != end)
+    if (chain_der_take(&p, end, V_ASN1_SEQUENCE, &spki, &spki_len) != 0 || p != end)
         return NULL;
     p = spki;
     end = spki + spki_len;
-    if (der_take(&p, end, V_ASN1_SEQUENCE, &alg, &alg_len) != 0 || der_take(&p, end, V_ASN1_BIT_STRING, &bits, &bits_len) != 0 ||
-        p != end || bits_len < 2 || bits[0] != 0)
+    if (chain_der_take(&p, end, V_ASN1_SEQUENCE, &alg, &alg_len) != 0 ||
+        chain_der_take(&p, end, V_ASN1_BIT_STRING, &bits, &bits_len) != 0 || p != end || bits_len < 2 || bits[0] != 0)
         return NULL;
     const uint8_t *alg_end = alg + alg_len, *key = bits + 1;
     size_t key_len = (size_t)bits_len - 1;
@@ -113,12 +95,12 @@ static const char *spki_check(const uint8_t *der, size_t len)
         /* RSAPublicKey: SEQUENCE { modulus INTEGER, publicExponent INTEGER }, all OpenSSL 3.0 asks of it. */
         const uint8_t *q = key, *key_end = key + key_len, *fields, *value;
         long fields_len, value_len;
-        if (der_take(&q, key_end, V_ASN1_SEQUENCE, &fields, &fields_len) != 0 || q != key_end)
+        if (chain_der_take(&q, key_end, V_ASN1_SEQUENCE, &fields, &fields_len) != 0 || q != key_end)
             return NULL;
         const uint8_t *fields_end = fields + fields_len;
         q = fields;
-        if (der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 ||
-            der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 || q != fields_end)
+        if (chain_der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 ||
+            chain_der_take(&q, fields_end, V_ASN1_INTEGER, &value, &value_len) != 0 || q != fields_end)
             return NULL;
         return rsa_key;
     }

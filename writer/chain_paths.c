@@ -20,6 +20,7 @@ struct chain_paths {
     pthread_mutex_t lock;
     chain_path_t *slots[SLOTS];
     size_t count;
+    atomic_uint tables; /* built, or being built */
 };
 
 chain_paths_t *chain_paths_new(void)
@@ -32,6 +33,7 @@ chain_paths_t *chain_paths_new(void)
 
 static void path_free(chain_path_t *path)
 {
+    issuer_table_free(atomic_load(&path->table));
     X509_STORE_free(path->anchor);
     sk_X509_pop_free(path->above, X509_free);
     free(path);
@@ -74,12 +76,27 @@ static size_t slot_of(const chain_paths_t *paths, const uint8_t key[32])
     return i;
 }
 
-const chain_path_t *chain_paths_find(chain_paths_t *paths, const uint8_t key[32])
+chain_path_t *chain_paths_find(chain_paths_t *paths, const uint8_t key[32])
 {
     pthread_mutex_lock(&paths->lock);
-    const chain_path_t *found = paths->slots[slot_of(paths, key)];
+    chain_path_t *found = paths->slots[slot_of(paths, key)];
     pthread_mutex_unlock(&paths->lock);
     return found;
+}
+
+const issuer_table_t *chain_paths_table(chain_paths_t *paths, chain_path_t *path)
+{
+    issuer_table_t *table = atomic_load_explicit(&path->table, memory_order_acquire);
+    /* Exactly one lookup sees the count reach the threshold, so one thread builds. */
+    if (table != NULL || atomic_fetch_add_explicit(&path->uses, 1, memory_order_relaxed) != CHAIN_PATHS_TABLE_AFTER)
+        return table;
+    if (atomic_fetch_add(&paths->tables, 1) >= CHAIN_PATHS_TABLES_MAX ||
+        (table = issuer_table_new(X509_get0_pubkey(sk_X509_value(path->above, 0)))) == NULL) {
+        atomic_fetch_sub(&paths->tables, 1);
+        return NULL;
+    }
+    atomic_store_explicit(&path->table, table, memory_order_release);
+    return table;
 }
 
 void chain_paths_add(chain_paths_t *paths, const uint8_t key[32], STACK_OF(X509) * path)

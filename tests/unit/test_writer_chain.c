@@ -12,6 +12,7 @@
 #include "tlog/error.h"
 #include "tlog/hash.h"
 #include "writer/chain.h"
+#include "writer/chain_paths.h"
 
 /* One root with one intermediate, shared by the tests; each test issues its own leaves. */
 typedef struct pki {
@@ -285,6 +286,72 @@ static void test_writer_chain_reuses_verified_paths(void **state)
     testpki_free(second);
     testpki_free(forged);
     testpki_free(impostor);
+}
+
+/* A path in steady use gets its issuer's key table, within the budget, and answers stay the same. */
+static void test_writer_chain_issuer_key_tables(void **state)
+{
+    pki_t *pki = *state;
+    testpki_cert_t *leaf = testpki_leaf("busy.example", pki->inter), *other = testpki_leaf("other.example", pki->inter);
+    testpki_cert_t *impostor = testpki_intermediate("faro test intermediate", pki->root);
+    testpki_cert_t *forged = testpki_issue(&(testpki_opts_t){.cn = "forged.example", .no_aki = 1}, impostor);
+    testpki_cert_t *rsa_inter =
+        testpki_issue(&(testpki_opts_t){.cn = "rsa intermediate", .key_type = TESTPKI_RSA, .ca = 1}, pki->root);
+    testpki_cert_t *rsa_leaf = testpki_leaf("rsa-issued.example", rsa_inter);
+    const uint8_t *der = leaf->der;
+    X509 *leaf_x509 = d2i_X509(NULL, &der, (long)leaf->der_len);
+
+    /* The table is built on the CHAIN_PATHS_TABLE_AFTER-th use after the first, for P-256 issuers only. */
+    chain_paths_t *paths = chain_paths_new();
+    testpki_cert_t *issuers[] = {pki->inter, rsa_inter};
+    chain_path_t *found[2];
+    for (size_t i = 0; i < 2; i++) {
+        STACK_OF(X509) *path = sk_X509_new_null();
+        uint8_t key[32] = {(uint8_t)i};
+        sk_X509_push(path, leaf_x509);
+        sk_X509_push(path, issuers[i]->x509);
+        sk_X509_push(path, pki->root->x509);
+        chain_paths_add(paths, key, path);
+        sk_X509_free(path);
+        assert_non_null(found[i] = chain_paths_find(paths, key));
+    }
+    for (int use = 0; use < CHAIN_PATHS_TABLE_AFTER; use++) {
+        assert_null(chain_paths_table(paths, found[0]));
+        assert_null(chain_paths_table(paths, found[1]));
+    }
+    const issuer_table_t *table = chain_paths_table(paths, found[0]);
+    assert_non_null(table);
+    assert_ptr_equal(chain_paths_table(paths, found[0]), table);
+    assert_null(chain_paths_table(paths, found[1]));
+    assert_int_equal(issuer_table_verify(table, leaf_x509, leaf->der, leaf->der_len), 1);
+    chain_paths_free(paths);
+
+    /* Through chain_validate: good leaves pass, and a forged or damaged signature is refused as before, on both sides of the
+     * threshold. */
+    uint8_t *damaged = malloc(other->der_len);
+    memcpy(damaged, other->der, other->der_len);
+    damaged[other->der_len - 3] ^= 0x40; /* inside s */
+    testpki_cert_t damaged_cert = {.der = damaged, .der_len = other->der_len};
+    for (int use = 0; use < CHAIN_PATHS_TABLE_AFTER + 10; use++) {
+        testpki_cert_t *good[] = {use % 2 ? leaf : other, pki->inter}, *bad[] = {forged, pki->inter},
+                       *broken[] = {&damaged_cert, pki->inter};
+        expect_ok(pki->roots, &no_filters, 0, good, 2);
+        if (use % 100 == 0 || use >= CHAIN_PATHS_TABLE_AFTER) {
+            expect_rejected(pki->roots, &no_filters, 0, bad, 2, "signature failure (at depth 0)");
+            expect_rejected(pki->roots, &no_filters, 0, broken, 2, "signature failure (at depth 0)");
+        }
+    }
+    testpki_cert_t *rsa_chain[] = {rsa_leaf, rsa_inter};
+    expect_ok(pki->roots, &no_filters, 0, rsa_chain, 2);
+
+    free(damaged);
+    X509_free(leaf_x509);
+    testpki_free(rsa_leaf);
+    testpki_free(rsa_inter);
+    testpki_free(forged);
+    testpki_free(impostor);
+    testpki_free(other);
+    testpki_free(leaf);
 }
 
 static void test_writer_chain_follows_the_submitted_path(void **state)
@@ -898,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_writer_chain_accepts_paths_with_and_without_root),
         cmocka_unit_test(test_writer_chain_rejects_bad_paths),
         cmocka_unit_test(test_writer_chain_reuses_verified_paths),
+        cmocka_unit_test(test_writer_chain_issuer_key_tables),
         cmocka_unit_test(test_writer_chain_follows_the_submitted_path),
         cmocka_unit_test(test_writer_chain_precertificates),
         cmocka_unit_test(test_writer_chain_precert_signing_certificate),
