@@ -7,17 +7,23 @@
  * seed corpus, whose chains omit the root, verifies against the root made at
  * start-up. FARO_FUZZ_SEEDS=<dir> ./fuzz_chain_request writes that corpus
  * (valid chains of several shapes, and broken bodies) and exits.
+ *
+ * Whatever chain_request_parse accepts, jansson must read as a JSON object
+ * whose "chain" strings decode to the same certificates (it reads the usual
+ * form of a body without jansson).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "tests/unit/testpki.h"
 #include "tlog/error.h"
+#include "tlog/hash.h"
 #include "writer/chain.h"
 
 static const char root_key_pem[] = "-----BEGIN PRIVATE KEY-----\n"
@@ -123,6 +129,29 @@ static void check_result(const chain_result_t *r, int precert)
     tlog_buf_free(&tile);
 }
 
+/* The body as jansson reads it agrees with req (when its member is spelled "chain"). */
+static void check_jansson_agrees(const uint8_t *data, size_t size, const chain_request_t *req)
+{
+    json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    json_t *chain = json_object_get(root, "chain");
+    if (!json_is_object(root))
+        abort();
+    if (chain != NULL) {
+        if (json_array_size(chain) != req->count)
+            abort();
+        for (size_t i = 0; i < req->count; i++) {
+            json_t *item = json_array_get(chain, i);
+            uint8_t der[65536];
+            size_t len;
+            if (!json_is_string(item) ||
+                tlog_base64_decode(json_string_value(item), json_string_length(item), der, sizeof(der), &len) != 0 ||
+                len != req->lens[i] || memcmp(der, req->ders[i], len) != 0)
+                abort();
+        }
+    }
+    json_decref(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chain_request_t req;
@@ -133,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (req.count == 0 || req.count > CHAIN_MAX_CERTS)
         abort();
+    check_jansson_agrees(data, size, &req);
     for (int precert = 0; precert < 2; precert++)
         for (size_t p = 0; p < 2; p++) {
             chain_result_t r;

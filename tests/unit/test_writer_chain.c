@@ -908,10 +908,16 @@ static void test_writer_chain_request_parse(void **state)
     body[4] = 'A';
     assert_int_equal(chain_request_parse(body, strlen(body), &req, err), CHAIN_OK);
     chain_request_free(&req);
-    static const char *ok[] = {"{\"other\":1,\"chain\":[\"AA==\"]}", " {\"CHAIN\" : [\"AAE=\"]} \n"};
-    for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(chain_request_parse(ok[i], strlen(ok[i]), &req, err), CHAIN_OK);
-        assert_int_equal(req.count, 1);
+    /* Read directly or by jansson (whitespace, an escaped solidus), the same chain. */
+    static const char *ok[] = {"{\"other\":1,\"chain\":[\"AA==\",\"AAE/\"]}", " {\"CHAIN\" : [\"AA==\",\"AAE/\"]} \n",
+                               "\r\n{ \"chain\" :\n[ \"AA==\" ,\t\"AAE/\" ] }\n", "{\"chain\":[\"AA==\",\"AAE\\/\"]}"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (chain_request_parse(ok[i], strlen(ok[i]), &req, err) != CHAIN_OK)
+            fail_msg("body %s: %s", ok[i], err);
+        assert_int_equal(req.count, 2);
+        assert_int_equal(req.lens[0], 1);
+        assert_int_equal(req.lens[1], 3);
+        assert_memory_equal(req.ders[1], "\x00\x01\x3f", 3);
         chain_request_free(&req);
     }
 
