@@ -11,6 +11,10 @@
  * this file alone opts out of the deprecation warnings. The table only
  * speeds the multiplication up: u2 times the group's generator is u2·Q
  * whether or not the table is there.
+ *
+ * The other large cost was s⁻¹ mod n: BN_mod_inverse takes about 14 µs, the
+ * binary extended Euclid below on four 64-bit limbs about 5. It need not
+ * run in constant time, since s is public.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
@@ -29,10 +33,115 @@
 
 #define P256_POINT_MAX 65 /* uncompressed */
 
+/* A number below 2^256, for arithmetic mod n. */
+typedef struct scalar {
+    uint64_t limb[4]; /* least significant first */
+} scalar_t;
+
 struct issuer_table {
     EC_GROUP *curve;  /* P-256, generator G */
     EC_GROUP *by_key; /* P-256, generator Q, with its multiples precomputed */
+    scalar_t order;   /* n */
 };
+
+static void scalar_from_bn(scalar_t *out, const BIGNUM *bn)
+{
+    uint8_t bytes[32];
+    BN_bn2lebinpad(bn, bytes, sizeof(bytes)); /* callers pass values below n */
+    for (int i = 0; i < 4; i++) {
+        out->limb[i] = 0;
+        for (int j = 7; j >= 0; j--)
+            out->limb[i] = out->limb[i] << 8 | bytes[8 * i + j];
+    }
+}
+
+static BIGNUM *scalar_to_bn(const scalar_t *in, BIGNUM *bn)
+{
+    uint8_t bytes[32];
+    for (int i = 0; i < 32; i++)
+        bytes[i] = (uint8_t)(in->limb[i / 8] >> (8 * (i % 8)));
+    return BN_lebin2bn(bytes, sizeof(bytes), bn);
+}
+
+static int scalar_is_one(const scalar_t *a)
+{
+    return a->limb[0] == 1 && (a->limb[1] | a->limb[2] | a->limb[3]) == 0;
+}
+
+/* a >>= 1, with top shifted in as the new highest bit. */
+static void scalar_halve(scalar_t *a, uint64_t top)
+{
+    for (int i = 0; i < 3; i++)
+        a->limb[i] = a->limb[i] >> 1 | a->limb[i + 1] << 63;
+    a->limb[3] = a->limb[3] >> 1 | top << 63;
+}
+
+/* a += b; the carry out. */
+static uint64_t scalar_add(scalar_t *a, const scalar_t *b)
+{
+    unsigned __int128 carry = 0;
+    for (int i = 0; i < 4; i++) {
+        carry += (unsigned __int128)a->limb[i] + b->limb[i];
+        a->limb[i] = (uint64_t)carry;
+        carry >>= 64;
+    }
+    return (uint64_t)carry;
+}
+
+/* a -= b; the borrow out. */
+static uint64_t scalar_sub(scalar_t *a, const scalar_t *b)
+{
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = a->limb[i], y = b->limb[i];
+        a->limb[i] = x - y - borrow;
+        borrow = (x < y) | ((x == y) & borrow);
+    }
+    return borrow;
+}
+
+static int scalar_less(const scalar_t *a, const scalar_t *b)
+{
+    for (int i = 3; i >= 0; i--)
+        if (a->limb[i] != b->limb[i])
+            return a->limb[i] < b->limb[i];
+    return 0;
+}
+
+/* x / 2 mod n, for x < n and n odd: x + n is even when x is odd. */
+static void scalar_halve_mod(scalar_t *x, const scalar_t *n)
+{
+    scalar_halve(x, (x->limb[0] & 1) != 0 ? scalar_add(x, n) : 0);
+}
+
+/*
+ * a⁻¹ mod n for 0 < a < n, n an odd prime: the binary extended Euclid, with
+ * the invariants x1·a ≡ u and x2·a ≡ v (mod n), until u or v is 1.
+ */
+static void scalar_inverse(scalar_t *out, const scalar_t *a, const scalar_t *n)
+{
+    scalar_t u = *a, v = *n, x1 = {{1, 0, 0, 0}}, x2 = {{0, 0, 0, 0}};
+    while (!scalar_is_one(&u) && !scalar_is_one(&v)) {
+        while ((u.limb[0] & 1) == 0) {
+            scalar_halve(&u, 0);
+            scalar_halve_mod(&x1, n);
+        }
+        while ((v.limb[0] & 1) == 0) {
+            scalar_halve(&v, 0);
+            scalar_halve_mod(&x2, n);
+        }
+        if (!scalar_less(&u, &v)) {
+            scalar_sub(&u, &v);
+            if (scalar_sub(&x1, &x2))
+                scalar_add(&x1, n);
+        } else {
+            scalar_sub(&v, &u);
+            if (scalar_sub(&x2, &x1))
+                scalar_add(&x2, n);
+        }
+    }
+    *out = scalar_is_one(&u) ? x1 : x2;
+}
 
 void issuer_table_free(issuer_table_t *table)
 {
@@ -64,6 +173,7 @@ issuer_table_t *issuer_table_new(EVP_PKEY *key)
         EC_GROUP_set_generator(table->by_key, q, EC_GROUP_get0_order(table->curve), EC_GROUP_get0_cofactor(table->curve)) != 1 ||
         EC_GROUP_precompute_mult(table->by_key, bn) != 1)
         goto fail;
+    scalar_from_bn(&table->order, EC_GROUP_get0_order(table->curve));
     EC_POINT_free(q);
     BN_CTX_free(bn);
     return table;
@@ -147,6 +257,7 @@ static int signature_check(const issuer_table_t *table, const uint8_t digest[32]
     EC_POINT *by_g = EC_POINT_new(table->curve), *by_q = EC_POINT_new(table->by_key);
     BN_CTX *bn = BN_CTX_new();
     BIGNUM *w, *u1, *u2, *m, *x;
+    scalar_t s_scalar, w_scalar;
     int ret = -1;
 
     if (by_g == NULL || by_q == NULL || bn == NULL)
@@ -163,7 +274,9 @@ static int signature_check(const issuer_table_t *table, const uint8_t digest[32]
         ret = 0;
         goto done;
     }
-    if (BN_mod_inverse(w, s, order, bn) == NULL || BN_bin2bn(digest, 32, m) == NULL || !BN_mod_mul(u1, m, w, order, bn) ||
+    scalar_from_bn(&s_scalar, s);
+    scalar_inverse(&w_scalar, &s_scalar, &table->order);
+    if (scalar_to_bn(&w_scalar, w) == NULL || BN_bin2bn(digest, 32, m) == NULL || !BN_mod_mul(u1, m, w, order, bn) ||
         !BN_mod_mul(u2, r, w, order, bn) || !EC_POINT_mul(table->curve, by_g, u1, NULL, NULL, bn) ||
         !EC_POINT_mul(table->by_key, by_q, u2, NULL, NULL, bn) || !EC_POINT_add(table->curve, by_g, by_g, by_q, bn))
         goto done;
