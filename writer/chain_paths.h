@@ -20,10 +20,9 @@
 #ifndef FARO_WRITER_CHAIN_PATHS_H
 #define FARO_WRITER_CHAIN_PATHS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <stdatomic.h>
 
 #include <openssl/x509.h>
 
