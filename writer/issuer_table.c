@@ -254,15 +254,17 @@ static ECDSA_SIG *signature_decode(const uint8_t *der, size_t len)
 static int signature_check(const issuer_table_t *table, const uint8_t digest[32], const BIGNUM *r, const BIGNUM *s)
 {
     const BIGNUM *order = EC_GROUP_get0_order(table->curve);
-    EC_POINT *by_g = EC_POINT_new(table->curve), *by_q = EC_POINT_new(table->by_key);
     BN_CTX *bn = BN_CTX_new();
     BIGNUM *w, *u1, *u2, *m, *x;
     scalar_t s_scalar, w_scalar;
     int ret = -1;
 
-    if (by_g == NULL || by_q == NULL || bn == NULL)
+    if (bn == NULL)
+        return -1;
+    BN_CTX_start(bn); /* before any goto done, which ends it */
+    EC_POINT *by_g = EC_POINT_new(table->curve), *by_q = EC_POINT_new(table->by_key);
+    if (by_g == NULL || by_q == NULL)
         goto done;
-    BN_CTX_start(bn);
     w = BN_CTX_get(bn);
     u1 = BN_CTX_get(bn);
     u2 = BN_CTX_get(bn);
@@ -289,8 +291,7 @@ static int signature_check(const issuer_table_t *table, const uint8_t digest[32]
     ret = BN_cmp(x, r) == 0;
 
 done:
-    if (bn != NULL)
-        BN_CTX_end(bn);
+    BN_CTX_end(bn);
     BN_CTX_free(bn);
     EC_POINT_free(by_g);
     EC_POINT_free(by_q);
@@ -299,7 +300,6 @@ done:
 
 int issuer_table_verify(const issuer_table_t *table, X509 *cert, const uint8_t *der, size_t len)
 {
-    const ASN1_BIT_STRING *unused;
     const X509_ALGOR *outer;
     const uint8_t *tbs, *bits;
     size_t tbs_len, bits_len;
@@ -308,7 +308,7 @@ int issuer_table_verify(const issuer_table_t *table, X509 *cert, const uint8_t *
     ECDSA_SIG *sig;
     int ret;
 
-    X509_get0_signature(&unused, &outer, cert);
+    X509_get0_signature(NULL, &outer, cert);
     if (X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(cert)) != 0)
         return 0;
     if (certificate_split(der, len, &tbs, &tbs_len, &bits, &bits_len) != 0 ||
