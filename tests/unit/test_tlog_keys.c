@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/pem.h>
 
 #include "tests/unit/testkeys.h"
@@ -385,6 +387,42 @@ static void test_tlog_keys_dsig_reserved_nonces(void **state)
     EVP_PKEY_free(key);
 }
 
+/*
+ * Nonces are made in batches (each k⁻¹ from one inversion of the batch's
+ * product): a reserve filled by one call that spans several batches and a
+ * short last one gives a verifying signature, with its own r, for every
+ * nonce.
+ */
+static void test_tlog_keys_dsig_reserved_nonce_batches(void **state)
+{
+    enum { N = 150 };
+    EVP_PKEY *key = testkeys_static_ct_private();
+    static uint8_t r[N][32];
+    char err[TLOG_ERR_MAX];
+    (void)state;
+
+    tlog_nonces_t *nonces = tlog_nonces_new(key, N, err);
+    assert_non_null(nonces);
+    assert_int_equal(tlog_nonces_fill(nonces, N + 10), N);
+    for (int i = 0; i < N; i++) {
+        uint8_t msg[8] = {(uint8_t)i}, ds[TLOG_DSIG_P256_MAX];
+        size_t ds_len;
+        assert_int_equal(tlog_digitally_signed_sign(key, nonces, msg, sizeof(msg), ds, sizeof(ds), &ds_len, err), 0);
+        assert_int_equal(tlog_nonces_count(nonces), N - 1 - i);
+        if (tlog_digitally_signed_verify(key, msg, sizeof(msg), ds, ds_len, err) != 0)
+            fail_msg("signature %d: %s", i, err);
+        const uint8_t *p = ds + 4; /* the DER ECDSA-Sig-Value after the digitally-signed header */
+        ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)(ds_len - 4));
+        assert_non_null(sig);
+        assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(sig), r[i], 32), 32);
+        ECDSA_SIG_free(sig);
+        for (int j = 0; j < i; j++)
+            assert_memory_not_equal(r[i], r[j], 32);
+    }
+    tlog_nonces_free(nonces);
+    EVP_PKEY_free(key);
+}
+
 static void test_tlog_keys_dsig_sign_and_verify(void **state)
 {
     size_t ds_len;
@@ -440,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_tlog_keys_dsig_static_ct_sct),
         cmocka_unit_test(test_tlog_keys_dsig_sign_and_verify),
         cmocka_unit_test(test_tlog_keys_dsig_reserved_nonces),
+        cmocka_unit_test(test_tlog_keys_dsig_reserved_nonce_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
