@@ -12,9 +12,11 @@
  * speeds the multiplication up: u2 times the group's generator is u2·Q
  * whether or not the table is there.
  *
- * The other large cost was s⁻¹ mod n: BN_mod_inverse takes about 14 µs, the
- * binary extended Euclid below on four 64-bit limbs about 5. It need not
- * run in constant time, since s is public.
+ * The other large costs were s⁻¹ mod n (BN_mod_inverse took about 14 µs,
+ * a binary extended Euclid 12 with random inputs; modinv.c takes 3) and the
+ * conversion of u1·G + u2·Q to affine coordinates, a field inversion of
+ * about 5 µs, which the check avoids by comparing in Jacobian coordinates.
+ * Neither need run in constant time: everything here is public.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
@@ -30,117 +32,36 @@
 
 #include "writer/chain_der.h"
 #include "writer/issuer_table.h"
+#include "writer/modinv.h"
 
 #define P256_POINT_MAX 65 /* uncompressed */
 
-/* A number below 2^256, for arithmetic mod n. */
-typedef struct scalar {
-    uint64_t limb[4]; /* least significant first */
-} scalar_t;
-
 struct issuer_table {
-    EC_GROUP *curve;  /* P-256, generator G */
-    EC_GROUP *by_key; /* P-256, generator Q, with its multiples precomputed */
-    scalar_t order;   /* n */
+    EC_GROUP *curve;           /* P-256, generator G */
+    EC_GROUP *by_key;          /* P-256, generator Q, with its multiples precomputed */
+    uint64_t order[4];         /* n, least significant limb first */
+    BIGNUM *field;             /* p */
+    BIGNUM *field_minus_order; /* p − n: r + n is below p only for r below this */
 };
 
-static void scalar_from_bn(scalar_t *out, const BIGNUM *bn)
+/* For values below 2^256. */
+static void limbs_from_bn(uint64_t out[4], const BIGNUM *bn)
 {
     uint8_t bytes[32];
-    BN_bn2lebinpad(bn, bytes, sizeof(bytes)); /* callers pass values below n */
+    BN_bn2lebinpad(bn, bytes, sizeof(bytes));
     for (int i = 0; i < 4; i++) {
-        out->limb[i] = 0;
+        out[i] = 0;
         for (int j = 7; j >= 0; j--)
-            out->limb[i] = out->limb[i] << 8 | bytes[8 * i + j];
+            out[i] = out[i] << 8 | bytes[8 * i + j];
     }
 }
 
-static BIGNUM *scalar_to_bn(const scalar_t *in, BIGNUM *bn)
+static BIGNUM *limbs_to_bn(const uint64_t in[4], BIGNUM *bn)
 {
     uint8_t bytes[32];
     for (int i = 0; i < 32; i++)
-        bytes[i] = (uint8_t)(in->limb[i / 8] >> (8 * (i % 8)));
+        bytes[i] = (uint8_t)(in[i / 8] >> (8 * (i % 8)));
     return BN_lebin2bn(bytes, sizeof(bytes), bn);
-}
-
-static int scalar_is_one(const scalar_t *a)
-{
-    return a->limb[0] == 1 && (a->limb[1] | a->limb[2] | a->limb[3]) == 0;
-}
-
-/* a >>= 1, with top shifted in as the new highest bit. */
-static void scalar_halve(scalar_t *a, uint64_t top)
-{
-    for (int i = 0; i < 3; i++)
-        a->limb[i] = a->limb[i] >> 1 | a->limb[i + 1] << 63;
-    a->limb[3] = a->limb[3] >> 1 | top << 63;
-}
-
-/* a += b; the carry out. */
-static uint64_t scalar_add(scalar_t *a, const scalar_t *b)
-{
-    unsigned __int128 carry = 0;
-    for (int i = 0; i < 4; i++) {
-        carry += (unsigned __int128)a->limb[i] + b->limb[i];
-        a->limb[i] = (uint64_t)carry;
-        carry >>= 64;
-    }
-    return (uint64_t)carry;
-}
-
-/* a -= b; the borrow out. */
-static uint64_t scalar_sub(scalar_t *a, const scalar_t *b)
-{
-    uint64_t borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        uint64_t x = a->limb[i], y = b->limb[i];
-        a->limb[i] = x - y - borrow;
-        borrow = (x < y) | ((x == y) & borrow);
-    }
-    return borrow;
-}
-
-static int scalar_less(const scalar_t *a, const scalar_t *b)
-{
-    for (int i = 3; i >= 0; i--)
-        if (a->limb[i] != b->limb[i])
-            return a->limb[i] < b->limb[i];
-    return 0;
-}
-
-/* x / 2 mod n, for x < n and n odd: x + n is even when x is odd. */
-static void scalar_halve_mod(scalar_t *x, const scalar_t *n)
-{
-    scalar_halve(x, (x->limb[0] & 1) != 0 ? scalar_add(x, n) : 0);
-}
-
-/*
- * a⁻¹ mod n for 0 < a < n, n an odd prime: the binary extended Euclid, with
- * the invariants x1·a ≡ u and x2·a ≡ v (mod n), until u or v is 1.
- */
-static void scalar_inverse(scalar_t *out, const scalar_t *a, const scalar_t *n)
-{
-    scalar_t u = *a, v = *n, x1 = {{1, 0, 0, 0}}, x2 = {{0, 0, 0, 0}};
-    while (!scalar_is_one(&u) && !scalar_is_one(&v)) {
-        while ((u.limb[0] & 1) == 0) {
-            scalar_halve(&u, 0);
-            scalar_halve_mod(&x1, n);
-        }
-        while ((v.limb[0] & 1) == 0) {
-            scalar_halve(&v, 0);
-            scalar_halve_mod(&x2, n);
-        }
-        if (!scalar_less(&u, &v)) {
-            scalar_sub(&u, &v);
-            if (scalar_sub(&x1, &x2))
-                scalar_add(&x1, n);
-        } else {
-            scalar_sub(&v, &u);
-            if (scalar_sub(&x2, &x1))
-                scalar_add(&x2, n);
-        }
-    }
-    *out = scalar_is_one(&u) ? x1 : x2;
 }
 
 void issuer_table_free(issuer_table_t *table)
@@ -149,6 +70,8 @@ void issuer_table_free(issuer_table_t *table)
         return;
     EC_GROUP_free(table->curve);
     EC_GROUP_free(table->by_key);
+    BN_free(table->field);
+    BN_free(table->field_minus_order);
     free(table);
 }
 
@@ -171,9 +94,11 @@ issuer_table_t *issuer_table_new(EVP_PKEY *key)
         (table->by_key = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL || (q = EC_POINT_new(table->curve)) == NULL ||
         EC_POINT_oct2point(table->curve, q, point, point_len, bn) != 1 || EC_POINT_is_at_infinity(table->curve, q) ||
         EC_GROUP_set_generator(table->by_key, q, EC_GROUP_get0_order(table->curve), EC_GROUP_get0_cofactor(table->curve)) != 1 ||
-        EC_GROUP_precompute_mult(table->by_key, bn) != 1)
+        EC_GROUP_precompute_mult(table->by_key, bn) != 1 || (table->field = BN_new()) == NULL ||
+        (table->field_minus_order = BN_new()) == NULL || !EC_GROUP_get_curve(table->curve, table->field, NULL, NULL, bn) ||
+        !BN_sub(table->field_minus_order, table->field, EC_GROUP_get0_order(table->curve)))
         goto fail;
-    scalar_from_bn(&table->order, EC_GROUP_get0_order(table->curve));
+    limbs_from_bn(table->order, EC_GROUP_get0_order(table->curve));
     EC_POINT_free(q);
     BN_CTX_free(bn);
     return table;
@@ -250,13 +175,17 @@ static ECDSA_SIG *signature_decode(const uint8_t *der, size_t len)
     return sig;
 }
 
-/* x(u1·G + u2·Q) mod n == r, with w = s⁻¹: 1, 0, or -1 if OpenSSL failed. */
+/*
+ * x(u1·G + u2·Q) mod n == r, with w = s⁻¹: 1, 0, or -1 if OpenSSL failed.
+ * In Jacobian coordinates x = X/Z², and x mod n == r when X = r·Z², or
+ * X = (r + n)·Z² where r + n is still below p.
+ */
 static int signature_check(const issuer_table_t *table, const uint8_t digest[32], const BIGNUM *r, const BIGNUM *s)
 {
     const BIGNUM *order = EC_GROUP_get0_order(table->curve);
     BN_CTX *bn = BN_CTX_new();
-    BIGNUM *w, *u1, *u2, *m, *x;
-    scalar_t s_scalar, w_scalar;
+    BIGNUM *w, *u1, *u2, *m, *x, *z, *rz;
+    uint64_t s_limbs[4], w_limbs[4];
     int ret = -1;
 
     if (bn == NULL)
@@ -269,26 +198,36 @@ static int signature_check(const issuer_table_t *table, const uint8_t digest[32]
     u1 = BN_CTX_get(bn);
     u2 = BN_CTX_get(bn);
     m = BN_CTX_get(bn);
-    if ((x = BN_CTX_get(bn)) == NULL)
+    x = BN_CTX_get(bn);
+    z = BN_CTX_get(bn);
+    if ((rz = BN_CTX_get(bn)) == NULL)
         goto done;
     if (BN_is_zero(r) || BN_is_negative(r) || BN_ucmp(r, order) >= 0 || BN_is_zero(s) || BN_is_negative(s) ||
         BN_ucmp(s, order) >= 0) {
         ret = 0;
         goto done;
     }
-    scalar_from_bn(&s_scalar, s);
-    scalar_inverse(&w_scalar, &s_scalar, &table->order);
-    if (scalar_to_bn(&w_scalar, w) == NULL || BN_bin2bn(digest, 32, m) == NULL || !BN_mod_mul(u1, m, w, order, bn) ||
-        !BN_mod_mul(u2, r, w, order, bn) || !EC_POINT_mul(table->curve, by_g, u1, NULL, NULL, bn) ||
-        !EC_POINT_mul(table->by_key, by_q, u2, NULL, NULL, bn) || !EC_POINT_add(table->curve, by_g, by_g, by_q, bn))
+    limbs_from_bn(s_limbs, s);
+    if (modinv_var(w_limbs, s_limbs, table->order) != 0 || limbs_to_bn(w_limbs, w) == NULL || BN_bin2bn(digest, 32, m) == NULL ||
+        !BN_mod_mul(u1, m, w, order, bn) || !BN_mod_mul(u2, r, w, order, bn) ||
+        !EC_POINT_mul(table->curve, by_g, u1, NULL, NULL, bn) || !EC_POINT_mul(table->by_key, by_q, u2, NULL, NULL, bn) ||
+        !EC_POINT_add(table->curve, by_g, by_g, by_q, bn))
         goto done;
     if (EC_POINT_is_at_infinity(table->curve, by_g)) {
         ret = 0;
         goto done;
     }
-    if (!EC_POINT_get_affine_coordinates(table->curve, by_g, x, NULL, bn) || !BN_nnmod(x, x, order, bn))
+    if (!EC_POINT_get_Jprojective_coordinates_GFp(table->curve, by_g, x, NULL, z, bn) || !BN_mod_sqr(z, z, table->field, bn) ||
+        !BN_mod_mul(rz, r, z, table->field, bn))
         goto done;
-    ret = BN_cmp(x, r) == 0;
+    ret = BN_cmp(rz, x) == 0;
+    if (!ret && BN_cmp(r, table->field_minus_order) < 0) {
+        if (!BN_add(rz, r, order) || !BN_mod_mul(rz, rz, z, table->field, bn)) {
+            ret = -1;
+            goto done;
+        }
+        ret = BN_cmp(rz, x) == 0;
+    }
 
 done:
     BN_CTX_end(bn);
