@@ -226,40 +226,39 @@ int tlog_ct_tile_leaf_parse(const uint8_t *data, size_t len, tlog_ct_entry_t *en
     return 0;
 }
 
-int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t log_id[32], char **out,
-                     size_t *out_len, char *err)
+int tlog_ct_sct_sign(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, uint8_t sig[TLOG_DSIG_P256_MAX],
+                     size_t *sig_len, char *err)
 {
     tlog_buf_t leaf = TLOG_BUF_INIT;
-    uint8_t ext[TLOG_CT_EXTENSIONS_LEN], ds[CT_DSIG_MAX];
-    char id_b64[TLOG_BASE64_LEN(32) + 1], ext_b64[TLOG_BASE64_LEN(TLOG_CT_EXTENSIONS_LEN) + 1];
-    char sig_b64[TLOG_BASE64_LEN(CT_DSIG_MAX) + 1];
-    size_t ds_len, cap;
-    char *json = NULL;
-    int n;
-
     tlog_ct_merkle_tree_leaf(entry, &leaf);
-    if (tlog_digitally_signed_sign(key, nonces, leaf.data, leaf.len, ds, sizeof(ds), &ds_len, err) != 0)
-        goto fail;
-    tlog_ct_extensions(entry->leaf_index, ext);
+    int ret = tlog_digitally_signed_sign(key, nonces, leaf.data, leaf.len, sig, TLOG_DSIG_P256_MAX, sig_len, err);
+    tlog_buf_free(&leaf);
+    return ret;
+}
+
+int tlog_ct_sct_json(const uint8_t log_id[32], uint64_t timestamp, uint64_t leaf_index, const uint8_t *sig, size_t sig_len,
+                     char **out, size_t *out_len, char *err)
+{
+    uint8_t ext[TLOG_CT_EXTENSIONS_LEN];
+    char id_b64[TLOG_BASE64_LEN(32) + 1], ext_b64[TLOG_BASE64_LEN(TLOG_CT_EXTENSIONS_LEN) + 1];
+    char sig_b64[TLOG_BASE64_LEN(TLOG_DSIG_P256_MAX) + 1];
+
+    if (sig_len > TLOG_DSIG_P256_MAX)
+        return tlog_errorf(err, "SCT: a %zu-byte signature, more than a P-256 key makes", sig_len);
+    tlog_ct_extensions(leaf_index, ext);
     tlog_base64_encode(log_id, 32, id_b64);
     tlog_base64_encode(ext, sizeof(ext), ext_b64);
-    tlog_base64_encode(ds, ds_len, sig_b64);
-    cap = 128 + sizeof(id_b64) + sizeof(ext_b64) + strlen(sig_b64);
-    if ((json = malloc(cap)) == NULL) {
-        tlog_errorf(err, "SCT: out of memory");
-        goto fail;
-    }
-    n = snprintf(json, cap, "{\"sct_version\":0,\"id\":\"%s\",\"timestamp\":%llu,\"extensions\":\"%s\",\"signature\":\"%s\"}",
-                 id_b64, (unsigned long long)entry->timestamp, ext_b64, sig_b64);
+    tlog_base64_encode(sig, sig_len, sig_b64);
+    size_t cap = 128 + sizeof(id_b64) + sizeof(ext_b64) + sizeof(sig_b64);
+    char *json = malloc(cap);
+    if (json == NULL)
+        return tlog_errorf(err, "SCT: out of memory");
+    int n = snprintf(json, cap, "{\"sct_version\":0,\"id\":\"%s\",\"timestamp\":%llu,\"extensions\":\"%s\",\"signature\":\"%s\"}",
+                     id_b64, (unsigned long long)timestamp, ext_b64, sig_b64);
     assert(n > 0 && (size_t)n < cap);
-    tlog_buf_free(&leaf);
     *out = json;
     *out_len = (size_t)n;
     return 0;
-
-fail:
-    tlog_buf_free(&leaf);
-    return -1;
 }
 
 /* Member name of obj: a string of strict base64 that decodes to exactly want_len bytes (0: any up to cap). */

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "tlog/buf.h"
+#include "tlog/dsig.h"
 #include "tlog/hash.h"
 #include "tlog/nonces.h"
 
@@ -64,14 +65,20 @@ X509 *tlog_ct_certificate_parse(const uint8_t *der, size_t len);
 void tlog_ct_dedup_key(const tlog_ct_entry_t *entry, tlog_hash_t *out);
 
 /*
- * The serialized SCT parts: signs the MerkleTreeLeaf with the log's ECDSA key
- * (with a reserved nonce when nonces has one; NULL for none) and writes the
- * add-chain JSON response
- * {"sct_version":0,"id":...,"timestamp":...,"extensions":...,"signature":...}
- * into out (NUL-terminated, malloc'd).
+ * An SCT's signature: the digitally-signed struct over entry's
+ * MerkleTreeLeaf, made with the log's ECDSA P-256 key (and a reserved nonce
+ * when nonces has one; NULL for none), into sig.
  */
-int tlog_ct_sct_json(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, const uint8_t log_id[32], char **out,
-                     size_t *out_len, char *err);
+int tlog_ct_sct_sign(const tlog_ct_entry_t *entry, EVP_PKEY *key, tlog_nonces_t *nonces, uint8_t sig[TLOG_DSIG_P256_MAX],
+                     size_t *sig_len, char *err);
+/*
+ * The add-chain JSON response for the SCT with this timestamp, leaf index
+ * and signature, {"sct_version":0,"id":...,"timestamp":...,"extensions":...,
+ * "signature":...}, into out (NUL-terminated, malloc'd): the same bytes
+ * every time for the same arguments.
+ */
+int tlog_ct_sct_json(const uint8_t log_id[32], uint64_t timestamp, uint64_t leaf_index, const uint8_t *sig, size_t sig_len,
+                     char **out, size_t *out_len, char *err);
 /* Verifies an add-chain JSON response for entry against the log's public key. */
 int tlog_ct_sct_json_verify(const tlog_ct_entry_t *entry, EVP_PKEY *key, const uint8_t log_id[32], const char *json, size_t len,
                             char *err);

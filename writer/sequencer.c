@@ -164,9 +164,9 @@ retry:;
     if (found < 0)
         return WRITER_ERROR;
     if (found) {
+        if (tlog_ct_sct_json(log->log_id, hit.timestamp, hit.leaf_index, hit.signature, hit.signature_len, sct, sct_len, err) != 0)
+            return WRITER_ERROR;
         atomic_fetch_add(&log->metrics.dedup_hits, 1);
-        *sct = hit.sct;
-        *sct_len = hit.sct_len;
         return WRITER_DUPLICATE;
     }
 
@@ -404,7 +404,9 @@ static void *signer_main(void *arg)
     char err[TLOG_ERR_MAX];
     for (size_t i = s->first; i < s->end; i++) {
         pool_entry_t *e = s->batch->entries[i];
-        if (tlog_ct_sct_json(&e->entry, s->log->key, s->log->nonces, s->log->log_id, &e->sct, &e->sct_len, err) != 0)
+        if (tlog_ct_sct_sign(&e->entry, s->log->key, s->log->nonces, e->signature, &e->signature_len, err) != 0 ||
+            tlog_ct_sct_json(s->log->log_id, e->entry.timestamp, e->entry.leaf_index, e->signature, e->signature_len, &e->sct,
+                             &e->sct_len, err) != 0)
             faro_log(FARO_LOG_ERROR, s->log->config->name, "signing the SCT of entry %llu: %s",
                      (unsigned long long)e->entry.leaf_index, err);
     }
@@ -452,8 +454,8 @@ static void round_record(writer_log_t *log, pool_t *batch)
         memcpy(row->key, e->key.bytes, 32);
         row->leaf_index = e->entry.leaf_index;
         row->timestamp = e->entry.timestamp;
-        row->sct = e->sct;
-        row->sct_len = e->sct_len;
+        row->signature = e->signature;
+        row->signature_len = e->signature_len;
     }
     /* A lost dedup row only costs a duplicate entry later. */
     if (nrows > 0 && dedup_put(log->dedup, rows, nrows, err) != 0)

@@ -1,4 +1,4 @@
-/* The dedup index: put and lookup, first SCT wins, large batches (rate printed), WAL readers, bad files. */
+/* The dedup index: put and lookup, first SCT wins, large batches (rate printed), WAL readers, bad files and rows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,18 +41,18 @@ static void make_key(uint64_t n, uint8_t key[32])
     }
 }
 
-/* An add-chain response of the usual size (about 230 bytes). */
-static size_t make_sct(uint64_t index, char *out, size_t cap)
+/* A P-256 SCT signature's shape and size (digitally-signed, 70-72 bytes of DER), its bytes from index. */
+static size_t make_signature(uint64_t index, uint8_t out[TLOG_DSIG_P256_MAX])
 {
-    int n = snprintf(out, cap,
-                     "{\"sct_version\":0,\"id\":\"3dzKNJXX4RYF55Uy+sef+D0cUN/bADoUEnYKLKy7yCo=\",\"timestamp\":%llu,"
-                     "\"extensions\":\"AAAF%07llx\",\"signature\":\"BAMARzBFAiEA%044llxAiB%043llx\"}",
-                     (unsigned long long)(1700000000000 + index), (unsigned long long)index, (unsigned long long)index,
-                     (unsigned long long)index);
-    return (size_t)n;
+    size_t len = 74 + index % 3;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)(index >> (8 * (i % 8))) ^ (uint8_t)i;
+    memcpy(out, "\x04\x03\x00", 3);
+    out[3] = (uint8_t)(len - 4);
+    return len;
 }
 
-static void assert_hit(dedup_t *d, const uint8_t key[32], uint64_t index, uint64_t ts, const char *sct, size_t sct_len)
+static void assert_hit(dedup_t *d, const uint8_t key[32], uint64_t index, uint64_t ts, const void *signature, size_t signature_len)
 {
     char err[TLOG_ERR_MAX];
     dedup_hit_t hit;
@@ -60,10 +60,8 @@ static void assert_hit(dedup_t *d, const uint8_t key[32], uint64_t index, uint64
         fail_msg("lookup missed: %s", err);
     assert_int_equal(hit.leaf_index, index);
     assert_int_equal(hit.timestamp, ts);
-    assert_int_equal(hit.sct_len, sct_len);
-    assert_memory_equal(hit.sct, sct, sct_len);
-    assert_int_equal(hit.sct[sct_len], '\0');
-    free(hit.sct);
+    assert_int_equal(hit.signature_len, signature_len);
+    assert_memory_equal(hit.signature, signature, signature_len);
 }
 
 static void assert_miss(dedup_t *d, const uint8_t key[32])
@@ -71,7 +69,7 @@ static void assert_miss(dedup_t *d, const uint8_t key[32])
     char err[TLOG_ERR_MAX];
     dedup_hit_t hit;
     assert_int_equal(dedup_lookup(d, key, &hit, err), 0);
-    assert_null(hit.sct);
+    assert_int_equal(hit.signature_len, 0);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -86,21 +84,21 @@ static void test_writer_dedup_put_lookup(void **state)
     (void)state;
     char err[TLOG_ERR_MAX];
     dedup_row_t rows[3];
-    char scts[3][256];
+    uint8_t signatures[3][TLOG_DSIG_P256_MAX];
     dedup_t *d = open_index("basic.db");
     memset(rows, 0, sizeof(rows));
     for (int i = 0; i < 3; i++) {
         make_key((uint64_t)i, rows[i].key);
         rows[i].leaf_index = (uint64_t)i;
         rows[i].timestamp = 1700000000000 + (uint64_t)i;
-        rows[i].sct_len = make_sct((uint64_t)i, scts[i], sizeof(scts[i]));
-        rows[i].sct = scts[i];
+        rows[i].signature_len = make_signature((uint64_t)i, signatures[i]);
+        rows[i].signature = signatures[i];
         assert_miss(d, rows[i].key);
     }
     assert_int_equal(dedup_put(d, rows, 3, err), 0);
     assert_int_equal(dedup_put(d, rows, 0, err), 0);
     for (int i = 0; i < 3; i++)
-        assert_hit(d, rows[i].key, rows[i].leaf_index, rows[i].timestamp, scts[i], rows[i].sct_len);
+        assert_hit(d, rows[i].key, rows[i].leaf_index, rows[i].timestamp, signatures[i], rows[i].signature_len);
     uint8_t other[32];
     make_key(3, other);
     assert_miss(d, other);
@@ -108,7 +106,7 @@ static void test_writer_dedup_put_lookup(void **state)
 
     /* Reopened: the rows are on disk. */
     d = open_index("basic.db");
-    assert_hit(d, rows[1].key, 1, rows[1].timestamp, scts[1], rows[1].sct_len);
+    assert_hit(d, rows[1].key, 1, rows[1].timestamp, signatures[1], rows[1].signature_len);
     dedup_close(d);
     dedup_close(NULL);
 }
@@ -117,10 +115,10 @@ static void test_writer_dedup_first_sct_wins(void **state)
 {
     (void)state;
     char err[TLOG_ERR_MAX];
-    dedup_row_t first = {.leaf_index = 5, .timestamp = 100, .sct = "{\"first\":1}", .sct_len = 11};
+    dedup_row_t first = {.leaf_index = 5, .timestamp = 100, .signature = (const uint8_t *)"first", .signature_len = 5};
     dedup_row_t again[2] = {
-        {.leaf_index = 9, .timestamp = 200, .sct = "{\"second\":2}", .sct_len = 12},
-        {.leaf_index = 10, .timestamp = 300, .sct = "{\"new\":3}", .sct_len = 9},
+        {.leaf_index = 9, .timestamp = 200, .signature = (const uint8_t *)"second", .signature_len = 6},
+        {.leaf_index = 10, .timestamp = 300, .signature = (const uint8_t *)"new", .signature_len = 3},
     };
     dedup_t *d = open_index("first.db");
     make_key(1, first.key);
@@ -128,13 +126,13 @@ static void test_writer_dedup_first_sct_wins(void **state)
     make_key(2, again[1].key);
     assert_int_equal(dedup_put(d, &first, 1, err), 0);
     assert_int_equal(dedup_put(d, again, 2, err), 0);
-    assert_hit(d, first.key, 5, 100, "{\"first\":1}", 11);
-    assert_hit(d, again[1].key, 10, 300, "{\"new\":3}", 9);
+    assert_hit(d, first.key, 5, 100, "first", 5);
+    assert_hit(d, again[1].key, 10, 300, "new", 3);
 
     /* Within one batch, too, the first row for a key wins. */
     dedup_row_t same[2] = {
-        {.leaf_index = 20, .timestamp = 400, .sct = "A", .sct_len = 1},
-        {.leaf_index = 21, .timestamp = 400, .sct = "B", .sct_len = 1},
+        {.leaf_index = 20, .timestamp = 400, .signature = (const uint8_t *)"A", .signature_len = 1},
+        {.leaf_index = 21, .timestamp = 400, .signature = (const uint8_t *)"B", .signature_len = 1},
     };
     make_key(3, same[0].key);
     make_key(3, same[1].key);
@@ -148,8 +146,8 @@ static void test_writer_dedup_out_of_range_batch_refused(void **state)
     (void)state;
     char err[TLOG_ERR_MAX];
     dedup_row_t rows[2] = {
-        {.leaf_index = 1, .timestamp = 1, .sct = "ok", .sct_len = 2},
-        {.leaf_index = (uint64_t)INT64_MAX + 1, .timestamp = 1, .sct = "bad", .sct_len = 3},
+        {.leaf_index = 1, .timestamp = 1, .signature = (const uint8_t *)"ok", .signature_len = 2},
+        {.leaf_index = (uint64_t)INT64_MAX + 1, .timestamp = 1, .signature = (const uint8_t *)"bad", .signature_len = 3},
     };
     dedup_t *d = open_index("range.db");
     make_key(1, rows[0].key);
@@ -165,11 +163,11 @@ static void test_writer_dedup_large_batches(void **state)
     (void)state;
     char err[TLOG_ERR_MAX];
     dedup_row_t *rows = calloc(BATCH, sizeof(*rows));
-    char *scts = calloc(BATCH, 256);
+    uint8_t(*signatures)[TLOG_DSIG_P256_MAX] = calloc(BATCH, TLOG_DSIG_P256_MAX);
     struct timespec t0;
     double put_s = 0;
     assert_non_null(rows);
-    assert_non_null(scts);
+    assert_non_null(signatures);
     dedup_t *d = open_index("large.db");
     for (uint64_t b = 0; b < BATCHES; b++) {
         for (uint64_t i = 0; i < BATCH; i++) {
@@ -177,8 +175,8 @@ static void test_writer_dedup_large_batches(void **state)
             make_key(index, rows[i].key);
             rows[i].leaf_index = index;
             rows[i].timestamp = 1700000000000 + b;
-            rows[i].sct_len = make_sct(index, scts + 256 * i, 256);
-            rows[i].sct = scts + 256 * i;
+            rows[i].signature_len = make_signature(index, signatures[i]);
+            rows[i].signature = signatures[i];
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         assert_int_equal(dedup_put(d, rows, BATCH, err), 0);
@@ -192,7 +190,7 @@ static void test_writer_dedup_large_batches(void **state)
     /* Every row of the last batch comes back exactly; every earlier key hits. */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (uint64_t i = 0; i < BATCH; i++)
-        assert_hit(d, rows[i].key, rows[i].leaf_index, rows[i].timestamp, rows[i].sct, rows[i].sct_len);
+        assert_hit(d, rows[i].key, rows[i].leaf_index, rows[i].timestamp, rows[i].signature, rows[i].signature_len);
     printf("dedup_lookup: %.0f hits/s over %d rows\n", BATCH / seconds_since(&t0), BATCHES * BATCH);
     dedup_hit_t hit;
     uint8_t key[32];
@@ -200,12 +198,11 @@ static void test_writer_dedup_large_batches(void **state)
         make_key(n, key);
         assert_int_equal(dedup_lookup(d, key, &hit, err), 1);
         assert_int_equal(hit.leaf_index, n);
-        free(hit.sct);
     }
     make_key(BATCHES * BATCH, key);
     assert_miss(d, key);
     dedup_close(d);
-    free(scts);
+    free(signatures);
     free(rows);
 }
 
@@ -214,7 +211,7 @@ static void test_writer_dedup_readers_during_write(void **state)
 {
     (void)state;
     char err[TLOG_ERR_MAX];
-    dedup_row_t row = {.leaf_index = 1, .timestamp = 2, .sct = "committed", .sct_len = 9};
+    dedup_row_t row = {.leaf_index = 1, .timestamp = 2, .signature = (const uint8_t *)"committed", .signature_len = 9};
     uint8_t pending[32];
     dedup_t *writer = open_index("wal.db"), *reader = open_index("wal.db");
     make_key(1, row.key);
@@ -291,6 +288,41 @@ static void test_writer_dedup_bad_files_refused(void **state)
     sqlite3_close(h);
     assert_int_equal(dedup_open(testutil_path("foreign.db"), &d, err), -1);
     testutil_assert_mentions(err, "is not a faro dedup index");
+
+    /* Version 1, which kept whole JSON answers, is named as such and left as it is. */
+    assert_int_equal(sqlite3_open(testutil_path("v1.db"), &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "PRAGMA application_id = 1180779620; PRAGMA user_version = 1; "
+                     "CREATE TABLE dedup (key BLOB NOT NULL PRIMARY KEY CHECK (length(key) = 32), "
+                     "leaf_index INTEGER NOT NULL, timestamp INTEGER NOT NULL, sct BLOB NOT NULL) STRICT, WITHOUT ROWID",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(dedup_open(testutil_path("v1.db"), &d, err), -1);
+    testutil_assert_mentions(err, "has schema version 1; this faro reads version 2");
+}
+
+/* A row whose signature is longer than any P-256 one (written by something else) fails its lookup cleanly. */
+static void test_writer_dedup_oversized_signature_refused(void **state)
+{
+    (void)state;
+    char err[TLOG_ERR_MAX];
+    dedup_hit_t hit;
+    uint8_t key[32];
+    dedup_t *d = open_index("oversized.db");
+    make_key(1, key);
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(testutil_path("oversized.db"), &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO dedup VALUES (?1, 7, 8, zeroblob(100))", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_int_equal(dedup_lookup(d, key, &hit, err), -1);
+    testutil_assert_mentions(err, "a row with a 100-byte signature");
+    dedup_close(d);
 }
 
 /* A real index whose pages after the first are overwritten: opens or not, but every lookup fails cleanly. */
@@ -304,8 +336,8 @@ static void test_writer_dedup_corrupt_pages_fail_cleanly(void **state)
     for (uint64_t i = 0; i < 2000; i++) {
         make_key(i, rows[i].key);
         rows[i].leaf_index = i;
-        rows[i].sct = "{\"sct_version\":0}";
-        rows[i].sct_len = 17;
+        rows[i].signature = (const uint8_t *)"\x04\x03\x00\x00";
+        rows[i].signature_len = 4;
     }
     assert_int_equal(dedup_put(d, rows, 2000, err), 0);
     dedup_close(d); /* the last connection checkpoints the WAL into the file */
@@ -319,8 +351,6 @@ static void test_writer_dedup_corrupt_pages_fail_cleanly(void **state)
         for (uint64_t i = 0; i < 2000; i++) {
             int rc = dedup_lookup(d, rows[i].key, &hit, err);
             assert_true(rc >= -1 && rc <= 1);
-            if (rc == 1)
-                free(hit.sct);
             failed += rc == -1;
         }
         dedup_close(d);
@@ -335,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_dedup_put_lookup),
         cmocka_unit_test(test_writer_dedup_first_sct_wins),
+        cmocka_unit_test(test_writer_dedup_oversized_signature_refused),
         cmocka_unit_test(test_writer_dedup_out_of_range_batch_refused),
         cmocka_unit_test(test_writer_dedup_large_batches),
         cmocka_unit_test(test_writer_dedup_readers_during_write),
