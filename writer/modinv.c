@@ -18,7 +18,7 @@
  * clears their low 62 bits. Full numbers are five signed 62-bit limbs.
  *
  * It stops as soon as g = 0, which makes it variable time; each divstep is
- * branch-free, which makes it fast: about 2 µs for a random 256-bit number
+ * branch-free, which makes it fast: about 3 µs for a random 256-bit number
  * on the benchmark machine, against 12 for a binary extended Euclid.
  */
 #include "writer/modinv.h"

@@ -598,7 +598,7 @@ done:
     free(r.saved_edge);
 }
 
-#define NONCES_PER_STEP 32 /* about a millisecond of work */
+#define NONCES_PER_STEP 32 /* one batch, about half a millisecond of work */
 
 static void *sequencer_main(void *arg)
 {
