@@ -245,6 +245,8 @@ int tlog_ct_sct_json(const uint8_t log_id[32], uint64_t timestamp, uint64_t leaf
 
     if (sig_len > TLOG_DSIG_P256_MAX)
         return tlog_errorf(err, "SCT: a %zu-byte signature, more than a P-256 key makes", sig_len);
+    if (leaf_index > TLOG_CT_MAX_LEAF_INDEX)
+        return tlog_errorf(err, "SCT: leaf index %llu does not fit the leaf_index extension", (unsigned long long)leaf_index);
     tlog_ct_extensions(leaf_index, ext);
     tlog_base64_encode(log_id, 32, id_b64);
     tlog_base64_encode(ext, sizeof(ext), ext_b64);

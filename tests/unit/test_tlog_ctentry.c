@@ -277,6 +277,12 @@ static void test_tlog_ctentry_sct_matches_vector(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(
             tlog_ct_sct_json(log_id, e0.entry.timestamp, e0.entry.leaf_index, ds, ds_len, &rebuilt[i], &rebuilt_len[i], err), 0);
+    /* Arguments no SCT can carry (from a damaged dedup row, say) are refused, not asserted. */
+    char *none;
+    size_t none_len;
+    assert_int_equal(tlog_ct_sct_json(log_id, 1, TLOG_CT_MAX_LEAF_INDEX + 1, ds, ds_len, &none, &none_len, err), -1);
+    assert_non_null(strstr(err, "does not fit the leaf_index extension"));
+    assert_int_equal(tlog_ct_sct_json(log_id, 1, 1, ds, TLOG_DSIG_P256_MAX + 1, &none, &none_len, err), -1);
     assert_int_equal(rebuilt_len[0], rebuilt_len[1]);
     assert_memory_equal(rebuilt[0], rebuilt[1], rebuilt_len[0]);
     json_t *rebuilt_json = json_loads(rebuilt[0], 0, NULL), *vector_json = json_loads(want_json, 0, NULL);
