@@ -171,12 +171,13 @@ int modinv_var(uint64_t out[4], const uint64_t a[4], const uint64_t m[4])
         signed62_reduce(&d, &modulus);
         signed62_reduce(&e, &modulus);
     }
-    if (signed62_is(&f, -1) && !signed62_is(&d, 0)) {
+    /* f = ±gcd(m, a); for f = −1, a⁻¹ = −d = m − d (d is not 0, since d·a ≡ −1). */
+    if (!signed62_is(&f, 1) && !signed62_is(&f, -1))
+        return -1;
+    if (signed62_is(&f, -1)) {
         signed62_t negated = modulus;
         signed62_add(&negated, &d, -1);
         d = negated;
-    } else if (!signed62_is(&f, 1)) {
-        return -1; /* gcd(m, a) is not 1 */
     }
     signed62_to(out, &d);
     return 0;
