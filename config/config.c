@@ -95,7 +95,7 @@ static const setting_t settings[] = {
     {"gateway.heavy_hitters", T_UINT, TOP(gateway.heavy_hitters), 0, 0, 100000, 0, "100"},
     {"gateway.health_max_age", T_DURATION, TOP(gateway.health_max_age_ms), 0, 1, MS_DAY, 0, "5s"},
     {"gateway.file_cache_mib", T_UINT, TOP(gateway.file_cache_mib), 0, 0, 1048576, 0, "64"},
-    {"gateway.file_map_mib", T_UINT, TOP(gateway.file_map_mib), 0, 0, 1048576, 0, "2048"},
+    {"gateway.open_tiles", T_UINT, TOP(gateway.open_tiles), 0, 0, 1048576, 0, "8192"},
     {"gateway.index_dir", T_PATH, TOP(gateway.index_dir), 0, 0, 0, 0, "state/gateway"},
     {"logs", T_LOGS, NONE, 0, 0, 0, F_REQUIRED, NULL},
     {"logs[].name", T_NAME, LOG(name), 0, 0, 0, F_REQUIRED, NULL},

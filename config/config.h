@@ -65,7 +65,7 @@ typedef struct faro_config {
         unsigned heavy_hitters;         /* default 100 */
         uint64_t health_max_age_ms;     /* default 5000 */
         unsigned file_cache_mib;        /* default 64, shared out among the threads; 0 = off */
-        unsigned file_map_mib;          /* default 2048, shared out among the threads; 0 = off */
+        unsigned open_tiles;            /* default 8192 full data tiles kept open, shared out among the threads; 0 = off */
         char *index_dir;                /* the RFC 6962 leaf-hash indexes, default state/gateway */
     } gateway;
     faro_log_config_t *logs;

@@ -12,15 +12,14 @@
  * (within the last quarter of protected's entries) leaves the lists alone,
  * so the hottest files cost no list writes.
  *
- * Two such stores: copies (the entry holds the file's bytes) and mappings
- * (the entry holds an mmap of a large immutable file, unmapped when its last
- * reference goes). Each has its own byte and entry bounds.
+ * Two such stores: copies (the entry holds the file's bytes) and open files
+ * (the entry holds a descriptor of a large immutable file, closed when its
+ * last reference goes). Each has its own bounds.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,9 +52,10 @@ struct entry {
     uint64_t hash;
     uint64_t promoted; /* store->promotions when it last moved to the front of protected */
     size_t log, path_len, len;
-    int immutable, mapped, gzip;
-    struct stat st; /* when it was read */
-    char *path, *body;
+    int immutable, gzip;
+    int fd;            /* open files: the file; copies: -1 */
+    struct stat st;    /* when it was read */
+    char *path, *body; /* body: NULL for open files */
 };
 
 typedef struct seen {
@@ -81,7 +81,7 @@ typedef struct store {
 
 struct file_cache {
     uint8_t secret[crypto_shorthash_KEYBYTES];
-    store_t copies, maps;
+    store_t copies, opened;
 };
 
 static void store_init(store_t *store, size_t max_bytes, size_t max_entries)
@@ -100,21 +100,20 @@ static void store_init(store_t *store, size_t max_bytes, size_t max_entries)
     store->protected_max = max_bytes / 5 * 4;
 }
 
-file_cache_t *file_cache_new(size_t max_bytes, size_t max_mapped, size_t max_maps)
+file_cache_t *file_cache_new(size_t max_bytes, size_t max_open)
 {
     file_cache_t *cache = calloc(1, sizeof(*cache));
     if (cache == NULL || sodium_init() < 0)
         abort();
-    size_t maps = max_mapped / LARGE_FILE;
     store_init(&cache->copies, max_bytes, max_bytes / BYTES_PER_ENTRY);
-    store_init(&cache->maps, max_mapped, maps < max_maps ? maps : max_maps);
+    store_init(&cache->opened, max_open * ENTRY_OVERHEAD, max_open); /* an open file is charged ENTRY_OVERHEAD alone */
     randombytes_buf(cache->secret, sizeof(cache->secret));
     return cache;
 }
 
 static size_t charge(const entry_t *e)
 {
-    return ENTRY_OVERHEAD + e->path_len + e->len;
+    return e->fd >= 0 ? ENTRY_OVERHEAD : ENTRY_OVERHEAD + e->path_len + e->len;
 }
 
 static void list_remove(entry_t *e)
@@ -170,7 +169,7 @@ void file_cache_free(file_cache_t *cache)
     if (cache == NULL)
         return;
     store_free(&cache->copies);
-    store_free(&cache->maps);
+    store_free(&cache->opened);
     free(cache);
 }
 
@@ -248,40 +247,57 @@ static int admit(store_t *store, uint64_t hash, size_t len)
     return 0;
 }
 
-static void entry_unmap(void *p)
+static void entry_close(void *p)
 {
     entry_t *e = p;
-    munmap(e->body, e->len);
+    close(e->fd);
 }
 
 /*
  * A new entry (one reference, not in the cache yet) for len bytes of file:
- * with room for them, or, given mapping, holding that mapping of them.
+ * with room for them (fd -1), or holding fd open instead.
  */
 static entry_t *entry_new(uint64_t hash, size_t log, const char *path, size_t path_len, size_t len, int immutable,
-                          const struct stat *st, void *mapping)
+                          const struct stat *st, int fd)
 {
-    size_t room = mapping != NULL ? 0 : len;
-    entry_t *e = h2o_mem_alloc_shared(NULL, sizeof(*e) + path_len + 1 + room, mapping != NULL ? entry_unmap : NULL);
+    size_t room = fd >= 0 ? 0 : len;
+    entry_t *e = h2o_mem_alloc_shared(NULL, sizeof(*e) + path_len + 1 + room, fd >= 0 ? entry_close : NULL);
     memset(e, 0, sizeof(*e));
     e->path = (char *)(e + 1);
-    e->body = mapping != NULL ? mapping : e->path + path_len + 1;
+    e->body = fd >= 0 ? NULL : e->path + path_len + 1;
+    e->fd = fd;
     memcpy(e->path, path, path_len + 1);
     e->hash = hash;
     e->log = log;
     e->path_len = path_len;
     e->len = len;
     e->immutable = immutable;
-    e->mapped = mapping != NULL;
     e->st = *st;
     return e;
 }
 
-/* An entry mapping fd's len bytes, or NULL if they cannot be mapped (the caller reads them instead). */
-static entry_t *entry_map(int fd, uint64_t hash, size_t log, const char *path, size_t path_len, size_t len, const struct stat *st)
+/*
+ * Keeps fd, a large immutable file just opened, in the open-file store and
+ * serves it from there: its first bytes tell gzip apart, so a request never
+ * needs to read the body itself to know its Content-Encoding.
+ */
+static int keep_open(file_cache_t *cache, h2o_mem_pool_t *pool, int fd, uint64_t hash, size_t log, const char *path,
+                     size_t path_len, const struct stat *st, file_cache_file_t *out)
 {
-    void *mapping = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-    return mapping != MAP_FAILED ? entry_new(hash, log, path, path_len, len, 1, st, mapping) : NULL;
+    uint8_t head[2];
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    if (n != (ssize_t)sizeof(head)) {
+        int saved = n < 0 ? errno : EIO; /* shorter than its size: the file changed under us */
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    entry_t *e = entry_new(hash, log, path, path_len, (size_t)st->st_size, 1, st, fd);
+    e->gzip = tlog_is_gzip(head, sizeof(head));
+    keep(&cache->opened, e); /* with entry_new's reference */
+    h2o_mem_link_shared(pool, e);
+    *out = (file_cache_file_t){NULL, fd, e->len, st->st_mtim, e->gzip};
+    return 0;
 }
 
 int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int dir_fd, const char *path, int immutable,
@@ -294,7 +310,7 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
     struct stat st;
 
     if (e == NULL && immutable)
-        e = lookup(store = &cache->maps, hash, log, path, path_len);
+        e = lookup(store = &cache->opened, hash, log, path, path_len);
     if (e != NULL && !e->immutable &&
         (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !gateway_files_unchanged(&st, &e->st))) {
         evict(store, e);
@@ -303,7 +319,7 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
     if (e != NULL) {
         touch(store, e);
         h2o_mem_link_shared(pool, e);
-        *out = (file_cache_file_t){e->body, e->len, e->st.st_mtim, e->gzip};
+        *out = (file_cache_file_t){e->body, e->fd, e->len, e->st.st_mtim, e->gzip};
         return 0;
     }
 
@@ -316,12 +332,13 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         return -1;
     }
     size_t len = (size_t)st.st_size;
-    store = immutable && len > LARGE_FILE && cache->maps.max_entries > 0 ? &cache->maps : &cache->copies;
+    if (immutable && len > LARGE_FILE && cache->opened.max_entries > 0)
+        return keep_open(cache, pool, fd, hash, log, path, path_len, &st, out);
+    store = &cache->copies;
     if (admit(store, hash, len))
-        e = store == &cache->maps ? entry_map(fd, hash, log, path, path_len, len, &st)
-                                  : entry_new(hash, log, path, path_len, len, immutable, &st, NULL);
+        e = entry_new(hash, log, path, path_len, len, immutable, &st, -1);
     char *body = e != NULL ? e->body : h2o_mem_alloc_pool(pool, len ? len : 1);
-    int failed = e != NULL && e->mapped ? 0 : gateway_files_read(fd, body, len), saved = errno;
+    int failed = gateway_files_read(fd, body, len), saved = errno;
     close(fd);
     if (failed) {
         if (e != NULL)
@@ -335,6 +352,6 @@ int file_cache_get(file_cache_t *cache, h2o_mem_pool_t *pool, size_t log, int di
         keep(store, e); /* with entry_new's reference */
         h2o_mem_link_shared(pool, e);
     }
-    *out = (file_cache_file_t){body, len, st.st_mtim, gzip};
+    *out = (file_cache_file_t){body, -1, len, st.st_mtim, gzip};
     return 0;
 }

@@ -26,22 +26,18 @@
  * never kept.
  *
  * Large immutable files (full data tiles) are kept differently when
- * max_mapped is not 0: mapped (mmap, MAP_SHARED) rather than copied, in a
- * second store with the same rules, bounded by max_mapped bytes of mappings
- * and max_maps mappings. A mapped tile is sent from the kernel's page cache
- * with one copy (into the socket) instead of two, and costs the process no
- * memory of its own: its pages are the page cache's, which the kernel can
- * reclaim. Since the writer replaces files by rename and never truncates
- * one, a mapping always covers its whole file. If a tile were truncated
- * behind the gateway's back (or a mapped page met a disk error), a plain
- * HTTP/1 response, whose bytes only the kernel reads (writev), would fail
- * with EFAULT and its connection close; the gateway itself reads a mapping
- * only when it maps it (the gzip check), but TLS and HTTP/2 read the body
- * to encrypt or frame it, and would stop the gateway with SIGBUS.
+ * max_open is not 0: open, not copied, in a second store with the same
+ * eviction, bounded by max_open descriptors, and kept from its first read
+ * (holding a descriptor copies nothing). Such a file is sent from the
+ * kernel's page cache with sendfile, without passing through the gateway
+ * (see send_file.h), and costs the process one descriptor, not its bytes.
+ * Since the writer replaces files by rename and never truncates one, an
+ * open file keeps its whole content; if a tile were truncated behind the
+ * gateway's back, its response would come up short and fail.
  *
- * A body is h2o shared memory linked to the request's pool: it stays valid
- * (and mapped) until the request is done even if the cache evicts it
- * meanwhile. One cache per event-loop thread; not thread-safe.
+ * A body (or open file) is h2o shared memory linked to the request's pool:
+ * it stays valid (and open) until the request is done even if the cache
+ * evicts it meanwhile. One cache per event-loop thread; not thread-safe.
  */
 #ifndef FARO_GATEWAY_FILE_CACHE_H
 #define FARO_GATEWAY_FILE_CACHE_H
@@ -54,14 +50,15 @@
 typedef struct file_cache file_cache_t;
 
 typedef struct file_cache_file {
-    const char *body; /* valid as long as the pool given to file_cache_get */
+    const char *body; /* valid as long as the pool given to file_cache_get; NULL when fd is given */
+    int fd;           /* -1, or the open file to read len bytes from (at offset 0), open as long as the pool */
     size_t len;
     struct timespec mtime; /* of the file when it was read (mutable files: as it is now) */
-    int gzip;              /* body starts as gzip does (tlog_is_gzip), known without reading a mapped body */
+    int gzip;              /* the file starts as gzip does (tlog_is_gzip) */
 } file_cache_file_t;
 
-/* max_bytes 0 keeps no copies, max_mapped 0 maps nothing (every call then reads the file). */
-file_cache_t *file_cache_new(size_t max_bytes, size_t max_mapped, size_t max_maps);
+/* max_bytes 0 keeps no copies, max_open 0 keeps no files open (every call then reads the file). */
+file_cache_t *file_cache_new(size_t max_bytes, size_t max_open);
 void file_cache_free(file_cache_t *cache);
 
 /*

@@ -5,10 +5,12 @@
  * refused (a storage directory that is missing, two logs on one path, a bad
  * TLS certificate, a port in use) is refused here, before a thread starts.
  */
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,8 +22,6 @@
 
 /* Buckets per table of per-client limits: fixed memory whatever the number of clients. */
 #define CLIENT_TABLE_SLOTS 65536
-/* Mappings of data tiles in all threads together: half of Linux's default vm.max_map_count. */
-#define FILE_MAPS_MAX 32768
 
 /*
  * The gateway never needs a signing key, so a key it could open for writing
@@ -102,6 +102,29 @@ void gateway_reload(gateway_t *gw)
         faro_log(FARO_LOG_INFO, "faro-gateway", "SIGHUP: TLS certificate reloaded for new connections: %s", about);
 }
 
+/*
+ * Every connection and every data tile kept open is a descriptor: the soft
+ * limit is raised to the hard one, as nginx and h2o do, and open_tiles may
+ * take at most half of it, leaving the rest to connections.
+ */
+static int raise_open_file_limit(const faro_config_t *config, char *err)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return tlog_errorf(err, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+            return tlog_errorf(err, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)limit.rlim_max, strerror(errno));
+    }
+    if (limit.rlim_cur != RLIM_INFINITY && config->gateway.open_tiles > limit.rlim_cur / 2)
+        return tlog_errorf(err,
+                           "gateway.open_tiles: %u descriptors is more than half of the open-file limit (%llu), which connections "
+                           "need too: lower it, or raise the limit (LimitNOFILE= under systemd, ulimit -Hn in a shell)",
+                           config->gateway.open_tiles, (unsigned long long)limit.rlim_cur);
+    return 0;
+}
+
 static void free_gateway(gateway_t *gw)
 {
     ct_logs_stop(gw->ct); /* its thread reads the logs' storage directories */
@@ -134,7 +157,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if (gw == NULL)
         abort();
     gw->config = config;
-    if (open_logs(gw, err) != 0 || tls_start(gw, err) != 0 || ct_logs_start(gw, &gw->ct, err) != 0)
+    if (raise_open_file_limit(config, err) != 0 || open_logs(gw, err) != 0 || tls_start(gw, err) != 0 ||
+        ct_logs_start(gw, &gw->ct, err) != 0)
         goto fail;
     if ((public_fd = server_listen(config->gateway.listen, "gateway.listen", err)) < 0 ||
         (admin_fd = server_listen(config->gateway.admin_listen, "gateway.admin_listen", err)) < 0)
@@ -150,8 +174,8 @@ int gateway_start(const faro_config_t *config, gateway_t **out, char *err)
     if ((gw->file_caches = calloc(threads, sizeof(*gw->file_caches))) == NULL)
         abort();
     for (unsigned i = 0; i < threads; i++)
-        gw->file_caches[i] = file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads,
-                                            (size_t)config->gateway.file_map_mib * 1024 * 1024 / threads, FILE_MAPS_MAX / threads);
+        gw->file_caches[i] =
+            file_cache_new((size_t)config->gateway.file_cache_mib * 1024 * 1024 / threads, config->gateway.open_tiles / threads);
 
     h2o_config_init(&gw->globalconf);
     h2o_hostconf_t *public_host = h2o_config_register_host(&gw->globalconf, h2o_iovec_init(H2O_STRLIT("public")), 65535);

@@ -28,6 +28,7 @@
 #include "gateway/gateway.h"
 #include "gateway/internal.h"
 #include "gateway/route.h"
+#include "gateway/send_file.h"
 
 typedef struct gateway_logger {
     h2o_logger_t super;
@@ -92,10 +93,14 @@ static void add_header_by_name(h2o_req_t *req, const char *name, const char *val
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));
 }
 
-void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
-                     const char *body, size_t len)
+int gateway_request_is_head(h2o_req_t *req)
 {
-    static h2o_generator_t generator = {NULL, NULL};
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
+void gateway_respond_start(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
+                           size_t len, h2o_generator_t *generator)
+{
     req->res.status = status;
     req->res.reason = reason;
     req->res.content_length = len;
@@ -103,11 +108,17 @@ void gateway_respond(h2o_req_t *req, int status, const char *reason, const char 
     add_header(req, H2O_TOKEN_CACHE_CONTROL, cache_control);
     add_header(req, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     add_header_by_name(req, "x-content-type-options", "nosniff");
-    h2o_start_response(req, &generator);
+    h2o_start_response(req, generator);
+}
+
+void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
+                     const char *body, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    gateway_respond_start(req, status, reason, content_type, cache_control, len, &generator);
     h2o_iovec_t buf = h2o_iovec_init(body, len);
     /* h2o 2.2 sends whatever it is given; a HEAD answer has the length and no body. */
-    int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
-    h2o_send(req, &buf, head ? 0 : 1, H2O_SEND_STATE_FINAL);
+    h2o_send(req, &buf, gateway_request_is_head(req) ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
 void gateway_respond_text(h2o_req_t *req, int status, const char *reason, const char *message)
@@ -224,6 +235,12 @@ int gateway_admit_or_reply(gateway_t *gw, h2o_req_t *req, gateway_kind_t as, con
     return wait == 0;
 }
 
+static void respond_read_error(h2o_req_t *req, const request_view_t *v, int error)
+{
+    faro_log(FARO_LOG_ERROR, v->log->config->name, "reading %.*s: %s", (int)v->rel_len, v->rel, strerror(error));
+    gateway_respond_text(req, 500, "Internal Server Error", "internal error");
+}
+
 static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_view_t *v, unsigned thread)
 {
     h2o_iovec_t path = h2o_strdup(&req->pool, v->rel + 1, v->rel_len - 1); /* NUL-terminated */
@@ -235,12 +252,10 @@ static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_vie
         return;
     if (file_cache_get(gw->file_caches[thread], &req->pool, (size_t)(v->log - gw->logs), v->log->storage_fd, path.base, immutable,
                        GATEWAY_FILE_MAX, &file) != 0) {
-        if (errno == ENOENT) {
+        if (errno == ENOENT)
             respond_not_found(req);
-            return;
-        }
-        faro_log(FARO_LOG_ERROR, v->log->config->name, "reading %.*s: %s", (int)v->rel_len, v->rel, strerror(errno));
-        gateway_respond_text(req, 500, "Internal Server Error", "internal error");
+        else
+            respond_read_error(req, v, errno);
         return;
     }
     if (partial && !gateway_admit_or_reply(gw, req, v->kind, &file.mtime, thread))
@@ -248,7 +263,10 @@ static void serve_file_or_reply(gateway_t *gw, h2o_req_t *req, const request_vie
     int data_tile = v->kind == GATEWAY_KIND_DATA_TILE || (partial && v->tile.level == TLOG_TILE_DATA);
     if (data_tile && file.gzip)
         add_header(req, H2O_TOKEN_CONTENT_ENCODING, "gzip");
-    gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.body, file.len);
+    if (file.body != NULL)
+        gateway_respond(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.body, file.len);
+    else if (gateway_respond_file(req, 200, "OK", content_type_of(v->kind), cache_control_of(v->kind), file.fd, file.len) != 0)
+        respond_read_error(req, v, errno);
 }
 
 static int method_is(h2o_req_t *req, const char *method)

@@ -68,7 +68,15 @@ void gateway_http_register(gateway_t *gw, h2o_hostconf_t *host);
 void gateway_admin_register(gateway_t *gw, h2o_hostconf_t *host);
 /* With gateway.proxy_submissions, each log's add-chain and add-pre-chain go on to the writer; call first. */
 int gateway_proxy_register(gateway_t *gw, h2o_hostconf_t *host, char *err);
-/* Sends a whole response with CORS, nosniff and the given Cache-Control; the body must live as long as the request's pool. */
+/*
+ * Starts a response of len bytes with CORS, nosniff and the given
+ * Cache-Control, whose body the generator sends.
+ */
+void gateway_respond_start(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
+                           size_t len, h2o_generator_t *generator);
+/* Whether req is a HEAD request: its answer has a length and no body. */
+int gateway_request_is_head(h2o_req_t *req);
+/* Sends a whole response as gateway_respond_start does; the body must live as long as the request's pool. */
 void gateway_respond(h2o_req_t *req, int status, const char *reason, const char *content_type, const char *cache_control,
                      const char *body, size_t len);
 /* A one-line text/plain answer (a newline is added), not cacheable: errors. */

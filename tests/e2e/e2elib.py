@@ -317,9 +317,9 @@ class Gateway(Daemon):
                 lines.append("  %s: %s" % (key, json.dumps(value)))
         return "\n".join(lines) + "\n" + text
 
-    def start(self, wait=True):
+    def start(self, wait=True, preexec_fn=None):
         self.port, self.admin_port = free_port(), free_port()
-        self.launch(wait=wait)
+        self.launch(wait=wait, preexec_fn=preexec_fn)
 
     def probe_port(self):
         return self.admin_port if "tls_cert" in self.settings else self.port

@@ -16,7 +16,11 @@ On loopback, with both daemons running:
   - /metrics counters move as requested; /health is 200 with a live writer,
     and 500 naming the log when the checkpoint is stale, its signature is bad,
     or the log's origin is not the checkpoint's; a signing key the gateway
-    could write is refused at start;
+    could write is refused at start, and so is an open_tiles above half the
+    open-file limit;
+  - a large data tile kept open and sent with sendfile comes back byte for
+    byte, and truncated behind the gateway's back it closes its connection
+    without harm to the gateway;
   - with proxy_submissions, an add-chain sent to the gateway is sequenced by
     the writer and answered with its SCT;
   - the log's page and the index name the log's origin, ID and keys, and
@@ -31,6 +35,7 @@ import hashlib
 import http.client
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -361,23 +366,26 @@ def replace_file(path, data):
     os.rename(path + ".new", path)
 
 
-def check_truncated_mapped_tile(gateway, log_):
+def check_truncated_open_tile(gateway, log_):
     """
-    A mapped data tile truncated in place (never the writer's doing) fails its
-    response, not the gateway. The writer's gzipped tiles of these test
-    certificates are too small to be mapped (64 KiB and less are copied), so
-    the tile is put back inflated, as an older faro stored it (one the
-    gateway has not served yet, so not one it keeps as it was).
+    A data tile kept open and truncated in place (never the writer's doing)
+    fails its response, not the gateway: the headers are out when sendfile
+    finds the file short, so the connection closes. The writer's gzipped
+    tiles of these test certificates are too small to be kept open (64 KiB
+    and less are copied), so the tile is put back inflated, as an older faro
+    stored it (one the gateway has not served yet, so not one it keeps as it
+    was).
     """
     rel = "tile/data/001"
     path = os.path.join(log_.storage, rel)
     stored = storage_bytes(log_, rel)
     want = gzip.decompress(stored)
-    check(len(want) > 64 * 1024, "%s inflates to %d bytes: too small to be mapped" % (rel, len(want)))
+    check(len(want) > 64 * 1024, "%s inflates to %d bytes: too small to be kept open" % (rel, len(want)))
     replace_file(path, want)
     client = Client(gateway.port)
-    for _ in range(3):  # mapped by the second read, on this connection's thread
-        request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+    for _ in range(3):  # kept open from the first read, by this connection's thread
+        status, _, body = request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
+        check(status == 200 and body == want, "GET %s: status %d, %d bytes" % (rel, status, len(body)))
     os.chmod(path, 0o644)
     os.truncate(path, 0)
     try:
@@ -387,16 +395,16 @@ def check_truncated_mapped_tile(gateway, log_):
         failed = None
         outcome = repr(e)
     client.close()
-    with open(path, "r+b") as f:  # the same inode again, as the mapping saw it
+    with open(path, "r+b") as f:  # the same inode again, as the open file sees it
         f.write(want)
-    check(failed is None, "GET %s of a truncated mapped tile: %s, want the connection closed" % (rel, failed))
-    check(gateway.proc.poll() is None, "faro-gateway died serving a truncated mapped tile")
+    check(failed is None, "GET %s of a truncated open tile: %s, want the connection closed" % (rel, failed))
+    check(gateway.proc.poll() is None, "faro-gateway died serving a truncated open tile")
     client = Client(gateway.port)
     status, _, body = request(client, "GET", "/gw/" + rel, {"User-Agent": IDENTIFIED})
     client.close()
     check(status == 200 and body == want, "GET %s after its bytes came back: status %d, %d bytes" % (rel, status, len(body)))
     replace_file(path, stored)
-    log("mapped tile truncated in place: the response failed (%s) and the gateway served on" % outcome)
+    log("open tile truncated in place: the response failed (%s) and the gateway served on" % outcome)
 
 
 def test(args, workdir):
@@ -423,9 +431,10 @@ def test(args, workdir):
     check_pages(gateway, log_)
     check_proxy(gateway, log_, chains[CERTS + 1])
     check_health(args, workdir, template, gateway, writer, log_)
-    check_truncated_mapped_tile(gateway, log_)
+    check_truncated_open_tile(gateway, log_)
     gateway.stop()
     check_refuses_writable_key(args, workdir, template, log_)
+    check_refuses_open_tiles_beyond_limit(args, workdir, template)
 
 
 def check_refuses_writable_key(args, workdir, template, log_):
@@ -439,6 +448,24 @@ def check_refuses_writable_key(args, workdir, template, log_):
           "a writable signing key was not refused: exit %s\n%s" % (code, refused.stderr()))
     log("keys: the gateway refuses to start when it could write a signing key: %s" % refused.stderr().strip()[-120:])
 
+
+
+def check_refuses_open_tiles_beyond_limit(args, workdir, template):
+    """
+    Kept-open data tiles and connections share the open-file limit: with a
+    hard limit of 1,024, the default open_tiles (8,192) is refused at start,
+    naming the key and the limit.
+    """
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+    refused = Gateway(args["gateway"], workdir, template)
+    refused.start(wait=False, preexec_fn=low_limit)
+    code = refused.proc.wait(30)
+    text = refused.stderr()
+    check(code == 1 and "gateway.open_tiles" in text and "(1024)" in text,
+          "open_tiles above half the open-file limit was not refused: exit %s\n%s" % (code, text))
+    log("open files: the gateway refuses open_tiles above half its open-file limit: %s" % text.strip()[-120:])
 
 if __name__ == "__main__":
     sys.exit(main(test, sys.argv[1:]))

@@ -4,7 +4,10 @@
 One log, its gateway with gateway.tls_cert and gateway.tls_key. Over TLS the
 checkpoint comes back byte for byte, both over HTTP/1.1 and over HTTP/2
 (ALPN h2, fetched with curl --http2), and the handshake presents the
-configured certificate. The files are then replaced, as an ACME client
+configured certificate. A data tile large enough to be kept open (which
+plain HTTP/1.1 sends with sendfile) comes back byte for byte over both,
+and once truncated behind the gateway's back it gets a 500, not a crash.
+The certificate files are then replaced, as an ACME client
 renewing them would, and SIGHUP makes new handshakes present the new
 certificate while a connection opened before goes on being served. A
 replacement whose key does not match the certificate is refused on SIGHUP
@@ -72,6 +75,34 @@ def get(conn, path):
     return response.status, response.read()
 
 
+def check_large_tile(gateway, log_):
+    """
+    A full data tile above 64 KiB is kept open, not copied, and over TLS it is
+    read into the request to be encrypted. The tree of this test has no full
+    data tile, so one of random bytes is put at the first one's path.
+    """
+    rel = "tile/data/000"
+    path = os.path.join(log_.storage, rel)
+    want = os.urandom(140 * 1024)
+    with open(path, "wb") as f:
+        f.write(want)
+    conn = tls_connection(gateway.port, ["http/1.1"])
+    for _ in range(2):
+        status, body = get(conn, "/tls/" + rel)
+        check(status == 200 and body == want, "HTTPS/1.1 %s: %d, %d bytes" % (rel, status, len(body)))
+    h2 = subprocess.run(["curl", "-sS", "--http2", "-k", "-o", "-", "-A", "faro-tls-test (tests@faro.test)",
+                         "https://127.0.0.1:%d/tls/%s" % (gateway.port, rel)], check=True, capture_output=True).stdout
+    check(h2 == want, "curl --http2 %s: %d bytes, not the tile" % (rel, len(h2)))
+    os.truncate(path, 1000)
+    status, body = get(conn, "/tls/" + rel)
+    check(status == 500, "HTTPS/1.1 %s truncated behind the gateway: %d, %d bytes" % (rel, status, len(body)))
+    check(gateway.proc.poll() is None, "faro-gateway died serving a truncated tile over TLS")
+    wait_until(lambda: "reading /%s" % rel in gateway.stderr(), 10, "the gateway to log the short read")
+    conn.close()
+    os.unlink(path)
+    log("a 140 KiB data tile kept open: byte for byte over HTTPS/1.1 and HTTP/2; truncated, a 500 and a log line")
+
+
 def reloads(gateway, words):
     return sum(1 for line in gateway.stderr().splitlines() if "SIGHUP" in line and words in line)
 
@@ -110,6 +141,7 @@ def test(args, workdir):
     h2_body, _, h2_status = h2.rpartition(b"\n")
     check(h2_status == b"2 200" and h2_body[:40] == stored[:40], "curl --http2: %r" % h2[-200:])
     log("HTTP/2: ALPN h2, and curl --http2 gets the checkpoint")
+    check_large_tile(gateway, log_)
 
     # A renewal: new files renamed into place, then SIGHUP.
     install(second_cert, cert)

@@ -92,7 +92,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->gateway.heavy_hitters, 100);
     assert_int_equal(c->gateway.health_max_age_ms, 5000);
     assert_int_equal(c->gateway.file_cache_mib, 64);
-    assert_int_equal(c->gateway.file_map_mib, 2048);
+    assert_int_equal(c->gateway.open_tiles, 8192);
     assert_string_equal(c->gateway.index_dir, BASE "/state/gateway");
     assert_int_equal(c->logs_count, 1);
     assert_string_equal(log->name, "testlog");
@@ -296,7 +296,7 @@ static void test_config_example_shows_defaults(void **state)
     assert_int_equal(ex->gateway.heavy_hitters, min->gateway.heavy_hitters);
     assert_int_equal(ex->gateway.health_max_age_ms, min->gateway.health_max_age_ms);
     assert_int_equal(ex->gateway.file_cache_mib, min->gateway.file_cache_mib);
-    assert_int_equal(ex->gateway.file_map_mib, min->gateway.file_map_mib);
+    assert_int_equal(ex->gateway.open_tiles, min->gateway.open_tiles);
     assert_string_equal(a->name, b->name);
     assert_string_equal(a->submission_prefix, b->submission_prefix);
     assert_string_equal(a->monitoring_prefix, b->monitoring_prefix);

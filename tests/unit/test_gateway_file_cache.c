@@ -4,10 +4,10 @@
  * eviction while a request still holds it.
  *
  * A hit is told from a read by rewriting a file in place (same inode):
- * a kept copy still shows the old bytes, a read shows the new ones. A kept
- * mapping shows an in-place rewrite, so for mapped files the file is
- * replaced by rename instead (as the writer does): the mapping keeps the old
- * inode's bytes.
+ * a kept copy still shows the old bytes, a read shows the new ones. A file
+ * kept open shows an in-place rewrite, so for open files the file is
+ * replaced by rename instead (as the writer does): the descriptor keeps the
+ * old inode's bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,15 +59,29 @@ static void replace(const char *name, int c, size_t len)
     free(from);
 }
 
+/* The bytes f serves, read from its open file if it has no body in memory (into the pool). */
+static const char *served(h2o_mem_pool_t *pool, const file_cache_file_t *f)
+{
+    if (f->body != NULL) {
+        assert_int_equal(f->fd, -1);
+        return f->body;
+    }
+    assert_true(f->fd >= 0);
+    char *bytes = h2o_mem_alloc_pool(pool, f->len + 1);
+    assert_int_equal(pread(f->fd, bytes, f->len + 1, 0), (ssize_t)f->len);
+    return bytes;
+}
+
 /* The first byte file_cache_get serves for name (-1 for an empty file), checking every byte and the length. */
 static int first_byte(file_cache_t *cache, h2o_mem_pool_t *pool, int dir, const char *name, int immutable, size_t len)
 {
     file_cache_file_t f;
     assert_int_equal(file_cache_get(cache, pool, 0, dir, name, immutable, 1 << 20, &f), 0);
     assert_int_equal(f.len, len);
+    const char *body = served(pool, &f);
     for (size_t i = 1; i < len; i++)
-        assert_int_equal(f.body[i], f.body[0]);
-    return len > 0 ? f.body[0] : -1;
+        assert_int_equal(body[i], body[0]);
+    return len > 0 ? body[0] : -1;
 }
 
 static int open_dir(void)
@@ -83,7 +97,7 @@ static void test_gateway_file_cache_immutable_files_are_kept(void **state)
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(1 << 20, 0, 0);
+    file_cache_t *cache = file_cache_new(1 << 20, 0);
     put("tile/0/000", 'a', 8 * KIB);
     assert_int_equal(first_byte(cache, &pool, dir, "tile/0/000", 1, 8 * KIB), 'a');
     put("tile/0/000", 'b', 8 * KIB);
@@ -103,7 +117,7 @@ static void test_gateway_file_cache_mutable_files_are_revalidated(void **state)
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(1 << 20, 0, 0);
+    file_cache_t *cache = file_cache_new(1 << 20, 0);
     put("checkpoint", 'a', 300);
     assert_int_equal(first_byte(cache, &pool, dir, "checkpoint", 0, 300), 'a');
     assert_int_equal(first_byte(cache, &pool, dir, "checkpoint", 0, 300), 'a');
@@ -133,7 +147,7 @@ static void test_gateway_file_cache_refusals(void **state)
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(1 << 20, 0, 0);
+    file_cache_t *cache = file_cache_new(1 << 20, 0);
     file_cache_file_t f;
     assert_int_equal(file_cache_get(cache, &pool, 0, dir, "tile/0/999", 1, 1 << 20, &f), -1);
     assert_int_equal(errno, ENOENT);
@@ -157,7 +171,7 @@ static void test_gateway_file_cache_large_files_kept_when_read_again(void **stat
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(4 << 20, 0, 0), *small = file_cache_new(512 * KIB, 0, 0);
+    file_cache_t *cache = file_cache_new(4 << 20, 0), *small = file_cache_new(512 * KIB, 0);
     put("tile/data/000", 'a', 140 * KIB);
     assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'a');
     put("tile/data/000", 'b', 140 * KIB);
@@ -195,7 +209,7 @@ static void test_gateway_file_cache_evicts_within_its_bound(void **state)
     h2o_mem_pool_t pool;
     h2o_mem_init_pool(&pool);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(256 * KIB, 0, 0); /* room for about 30 tiles of 8 KiB */
+    file_cache_t *cache = file_cache_new(256 * KIB, 0); /* room for about 30 tiles of 8 KiB */
     char name[32];
     put("tile/1/000", 'h', 8 * KIB);
     first_byte(cache, &pool, dir, "tile/1/000", 1, 8 * KIB);
@@ -222,7 +236,7 @@ static void test_gateway_file_cache_body_outlives_eviction(void **state)
     h2o_mem_init_pool(&request);
     h2o_mem_init_pool(&other);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(128 * KIB, 0, 0);
+    file_cache_t *cache = file_cache_new(128 * KIB, 0);
     file_cache_file_t held;
     char name[32];
     put("tile/0/000", 'z', 8 * KIB);
@@ -241,32 +255,32 @@ static void test_gateway_file_cache_body_outlives_eviction(void **state)
 }
 
 /*
- * With no room for copies, a large immutable file is mapped on its second
- * read soon after the first; mappings are bounded in number; a mutable file
- * is never mapped; and a request holding a mapped body keeps it mapped
- * after its eviction and the cache's end.
+ * With no room for copies, a large immutable file is kept open from its
+ * first read, so a file renamed over it later is not seen; open files are
+ * bounded in number; a mutable file is never kept open; and a request
+ * holding an open file keeps it open after its eviction and the cache's end,
+ * and no longer.
  */
-static void test_gateway_file_cache_maps_large_immutable_files(void **state)
+static void test_gateway_file_cache_keeps_large_immutable_files_open(void **state)
 {
     (void)state;
     h2o_mem_pool_t pool, request;
     h2o_mem_init_pool(&pool);
     h2o_mem_init_pool(&request);
     int dir = open_dir();
-    file_cache_t *cache = file_cache_new(0, 4 << 20, 2);
+    file_cache_t *cache = file_cache_new(0, 2);
     replace("tile/data/000", 'a', 140 * KIB);
     assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'a');
     replace("tile/data/000", 'b', 140 * KIB);
-    assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'b'); /* mapped now */
-    replace("tile/data/000", 'c', 140 * KIB);
     file_cache_file_t held;
     assert_int_equal(file_cache_get(cache, &request, 0, dir, "tile/data/000", 1, 1 << 20, &held), 0);
-    assert_int_equal(held.body[0], 'b');
+    assert_null(held.body);
+    assert_int_equal(served(&pool, &held)[0], 'a');
 
     /*
-     * Two more mapped tiles, the first used a third time: the least recently
-     * used of the two used more than once, the first, is unmapped from the
-     * cache (not from the request).
+     * Two more open tiles, the first used a third time: the least recently
+     * used of the two used more than once, the first, is closed by the cache
+     * (not by the request).
      */
     char name[32];
     for (int i = 1; i <= 2; i++) {
@@ -276,20 +290,23 @@ static void test_gateway_file_cache_maps_large_immutable_files(void **state)
             first_byte(cache, &pool, dir, name, 1, 140 * KIB);
     }
     replace(name, 'y', 140 * KIB);
-    assert_int_equal(first_byte(cache, &pool, dir, name, 1, 140 * KIB), 'x'); /* still mapped */
-    assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'c');
+    assert_int_equal(first_byte(cache, &pool, dir, name, 1, 140 * KIB), 'x'); /* still open */
+    assert_int_equal(first_byte(cache, &pool, dir, "tile/data/000", 1, 140 * KIB), 'b');
 
     replace("tile/data/100.p", 'a', 140 * KIB); /* mutable: read each time */
-    first_byte(cache, &pool, dir, "tile/data/100.p", 0, 140 * KIB);
-    first_byte(cache, &pool, dir, "tile/data/100.p", 0, 140 * KIB);
+    file_cache_file_t partial;
+    assert_int_equal(file_cache_get(cache, &pool, 0, dir, "tile/data/100.p", 0, 1 << 20, &partial), 0);
+    assert_non_null(partial.body);
     replace("tile/data/100.p", 'b', 140 * KIB);
     assert_int_equal(first_byte(cache, &pool, dir, "tile/data/100.p", 0, 140 * KIB), 'b');
 
     file_cache_free(cache);
     h2o_mem_clear_pool(&pool);
-    for (size_t i = 0; i < held.len; i++)
-        assert_int_equal(held.body[i], 'b');
+    assert_int_equal(served(&pool, &held)[0], 'a');
+    h2o_mem_clear_pool(&pool);
     h2o_mem_clear_pool(&request);
+    assert_int_equal(fcntl(held.fd, F_GETFD), -1); /* closed with the last reference */
+    assert_int_equal(errno, EBADF);
     close(dir);
 }
 
@@ -305,7 +322,7 @@ int main(void)
                                         testutil_dir_teardown),
         cmocka_unit_test_setup_teardown(test_gateway_file_cache_evicts_within_its_bound, testutil_dir_setup, testutil_dir_teardown),
         cmocka_unit_test_setup_teardown(test_gateway_file_cache_body_outlives_eviction, testutil_dir_setup, testutil_dir_teardown),
-        cmocka_unit_test_setup_teardown(test_gateway_file_cache_maps_large_immutable_files, testutil_dir_setup,
+        cmocka_unit_test_setup_teardown(test_gateway_file_cache_keeps_large_immutable_files_open, testutil_dir_setup,
                                         testutil_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
